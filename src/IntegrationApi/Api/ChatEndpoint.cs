@@ -1,0 +1,55 @@
+using Grpc.Core;
+using IntegrationApi.Auth;
+using IntegrationApi.Chat;
+using IntegrationApi.Streaming;
+using Microsoft.Extensions.Options;
+using Proto = IntegrationApi.Contracts;
+
+namespace IntegrationApi.Api;
+
+/// <summary>The one implementation of <c>Chat</c> and <c>StreamChat</c> behind every provider service and <c>LlmService</c>.</summary>
+internal sealed class ChatEndpoint(
+    ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> options,
+    TimeProvider time, IHostApplicationLifetime lifetime, ILogger<StreamChatSession> sessionLogger)
+{
+    private static readonly Func<string, CancellationToken, ValueTask> IgnoreText = static (_, _) => ValueTask.CompletedTask;
+
+    /// <summary>Unary chat: the same engine, answering with what a stream would send as the terminal response.</summary>
+    public async Task<Proto.ChatResponse> ChatAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider)
+    {
+        EnsureAvailable(serviceProvider);
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+            throw new RpcException(new Status(StatusCode.Unavailable, "the server is shutting down"));
+        var requestId = ids.Next();
+        if (request.Action == Proto.ChatAction.Cancel)
+            return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(new ChatRequestException("CANCEL is only meaningful on StreamChat")));
+        PreparedRequest prepared;
+        try { prepared = routing.Prepare(request, serviceProvider); }
+        catch (ChatRequestException ex) { return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)); }
+        try
+        {
+            var outcome = await engine.RunAsync(prepared.Provider, prepared.Request, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
+            return ProtoMapping.Terminal(outcome, request.ClientRequestId);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
+        }
+    }
+
+    /// <summary>Bidirectional chat: one <see cref="StreamChatSession"/> per call.</summary>
+    public Task StreamChatAsync(IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses,
+        ServerCallContext context, string? serviceProvider)
+    {
+        EnsureAvailable(serviceProvider);
+        var session = new StreamChatSession(engine, routing, ids, options.Value, time, sessionLogger,
+            requests, responses, context, AuthInterceptor.PrincipalOf(context), serviceProvider);
+        return session.RunAsync(lifetime.ApplicationStopping);
+    }
+
+    private void EnsureAvailable(string? serviceProvider)
+    {
+        if (serviceProvider is not null && !routing.IsAvailable(serviceProvider))
+            throw new RpcException(new Status(StatusCode.Unimplemented, $"provider \"{serviceProvider}\" is not available on this server yet"));
+    }
+}

@@ -1,0 +1,38 @@
+using IntegrationApi.Chat;
+using IntegrationApi.Providers;
+using Proto = IntegrationApi.Contracts;
+
+namespace IntegrationApi.Api;
+
+/// <summary>A validated request and the adapter that will serve it.</summary>
+internal readonly record struct PreparedRequest(IChatProvider Provider, ChatRequest Request);
+
+/// <summary>Picks the adapter for a request: the service's own provider, or <c>providerName</c> on <c>LlmService</c>.</summary>
+internal sealed class ChatRouting(ProviderRegistry registry)
+{
+    /// <summary>Whether <paramref name="provider"/> has an adapter on this server.</summary>
+    public bool IsAvailable(string provider) => registry.Find(provider) is not null;
+
+    /// <summary>Validates and routes <paramref name="request"/>; problems throw <see cref="ChatRequestException"/> (400).</summary>
+    public PreparedRequest Prepare(Proto.ChatRequest request, string? serviceProvider)
+    {
+        var named = request.ProviderName;
+        string provider;
+        if (serviceProvider is not null)
+        {
+            if (named.Length > 0 && !named.Equals(serviceProvider, StringComparison.OrdinalIgnoreCase))
+                throw new ChatRequestException($"providerName \"{named}\" does not match this service ({serviceProvider}); use LlmService to pick a provider per request");
+            provider = serviceProvider;
+        }
+        else if (named.Length == 0)
+            throw new ChatRequestException($"providerName is required ({string.Join(", ", ProviderNames.All)})");
+        else
+            provider = named;
+
+        var adapter = registry.Find(provider) ?? throw new ChatRequestException(
+            ProviderNames.All.Contains(provider, StringComparer.OrdinalIgnoreCase)
+                ? $"provider \"{provider}\" is not available on this server yet"
+                : $"providerName \"{provider}\" is unknown ({string.Join(", ", ProviderNames.All)})");
+        return new PreparedRequest(adapter, ProtoMapping.ToChatRequest(request));
+    }
+}

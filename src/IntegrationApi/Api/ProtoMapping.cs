@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using IntegrationApi.Chat;
+using IntegrationApi.Contracts.Common;
+using IntegrationApi.Streaming;
+using Proto = IntegrationApi.Contracts;
+
+namespace IntegrationApi.Api;
+
+/// <summary>Translation between the protobuf contract and the engine's provider-neutral types.</summary>
+internal static class ProtoMapping
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+    private static readonly JsonFormatter ValueFormatter = new(JsonFormatter.Settings.Default);
+
+    /// <summary>Validates and translates a request; a problem throws a <see cref="ChatRequestException"/> naming it.</summary>
+    public static ChatRequest ToChatRequest(Proto.ChatRequest request)
+    {
+        if (request.Credential?.Value is not { Fields.Count: > 0 } secret)
+            throw new ChatRequestException("credential.value is required (e.g. {\"key\": \"...\"})");
+        if (request.Conversations.Count == 0)
+            throw new ChatRequestException("conversations must hold at least one message");
+
+        var messages = new ChatMessage[request.Conversations.Count];
+        for (var i = 0; i < messages.Length; i++) messages[i] = ToMessage(request.Conversations[i], i);
+        return new ChatRequest(messages, ToTools(request.ToolDefinitions), ToParameters(request.ModelParameters),
+            new ProviderCredential(request.Credential.Id, ToCredentialValues(secret)));
+    }
+
+    private static Dictionary<string, string> ToCredentialValues(Struct secret)
+    {
+        var values = new Dictionary<string, string>(secret.Fields.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in secret.Fields)
+        {
+            values[key] = value.KindCase switch
+            {
+                Value.KindOneofCase.StringValue => value.StringValue,
+                Value.KindOneofCase.NumberValue => value.NumberValue.ToString(CultureInfo.InvariantCulture),
+                Value.KindOneofCase.BoolValue => value.BoolValue ? "true" : "false",
+                Value.KindOneofCase.StructValue or Value.KindOneofCase.ListValue => ValueFormatter.Format(value),
+                _ => "",
+            };
+        }
+        return values;
+    }
+
+    private static ChatMessage ToMessage(Message message, int index)
+    {
+        var role = message.Role.ToLowerInvariant() switch
+        {
+            "system" or "developer" => ChatRole.System,
+            "user" => ChatRole.User,
+            "assistant" or "model" => ChatRole.Assistant,
+            "tool" => ChatRole.Tool,
+            _ => throw new ChatRequestException($"conversations[{index}].role \"{message.Role}\" is unknown (system, user, assistant, tool)"),
+        };
+        var parts = new List<ChatPart>(message.Contents.Count);
+        for (var c = 0; c < message.Contents.Count; c++)
+            parts.Add(ToPart(message.Contents[c], role, index, c));
+        var calls = new List<ChatToolCall>(message.ToolCalls.Count);
+        foreach (var call in message.ToolCalls)
+        {
+            if (string.IsNullOrEmpty(call.Id) || string.IsNullOrEmpty(call.Function?.Name))
+                throw new ChatRequestException($"conversations[{index}].toolCalls need an id and function.name");
+            calls.Add(new ChatToolCall(call.Id, call.Function.Name, string.IsNullOrWhiteSpace(call.Function.Arguments) ? "{}" : call.Function.Arguments));
+        }
+        if (calls.Count > 0 && role != ChatRole.Assistant)
+            throw new ChatRequestException($"conversations[{index}]: only assistant messages carry toolCalls");
+        return new ChatMessage(role, parts, calls);
+    }
+
+    private static ChatPart ToPart(Content content, ChatRole role, int index, int c)
+    {
+        var where = $"conversations[{index}].contents[{c}]";
+        if (role == ChatRole.Tool)
+        {
+            // The original convention: contentType holds the tool-call id, content the result.
+            if (string.IsNullOrEmpty(content.ContentType))
+                throw new ChatRequestException($"{where}: a tool result needs the tool-call id in contentType");
+            return new ChatPart(ChatPartKind.ToolResult, Text(content, where), content.ContentType, content.Name);
+        }
+        return content.ContentType.ToLowerInvariant() switch
+        {
+            "" or "text" => ChatPart.FromText(Text(content, where)),
+            "image" when content.ContentFormat.Equals("url", StringComparison.OrdinalIgnoreCase) => new ChatPart(ChatPartKind.ImageUrl, Text(content, where)),
+            "image" => new ChatPart(ChatPartKind.ImageUrl, ImageDataUrl(content.Content_, where)),
+            _ => throw new ChatRequestException($"{where}.contentType \"{content.ContentType}\" is not supported for chat (text, image)"),
+        };
+    }
+
+    private static string Text(Content content, string where)
+    {
+        try { return StrictUtf8.GetString(content.Content_.Span); }
+        catch (DecoderFallbackException) { throw new ChatRequestException($"{where}.content is not valid UTF-8"); }
+    }
+
+    /// <summary>Raw image bytes become a data URL; the type is read from the bytes' signature.</summary>
+    private static string ImageDataUrl(ByteString bytes, string where)
+    {
+        var span = bytes.Span;
+        var mime = span switch
+        {
+            [0x89, 0x50, 0x4E, 0x47, ..] => "image/png",
+            [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+            [0x47, 0x49, 0x46, 0x38, ..] => "image/gif",
+            [0x52, 0x49, 0x46, 0x46, _, _, _, _, 0x57, 0x45, 0x42, 0x50, ..] => "image/webp",
+            _ => throw new ChatRequestException($"{where}: raw image bytes must be PNG, JPEG, GIF or WebP (or send contentFormat \"url\")"),
+        };
+        return $"data:{mime};base64,{Convert.ToBase64String(span)}";
+    }
+
+    private static ChatTool[] ToTools(IList<Proto.ToolDefinition> definitions)
+    {
+        if (definitions.Count == 0) return [];
+        var tools = new ChatTool[definitions.Count];
+        for (var i = 0; i < tools.Length; i++)
+        {
+            var d = definitions[i];
+            if (d.Type.Length > 0 && !d.Type.Equals("function", StringComparison.OrdinalIgnoreCase))
+                throw new ChatRequestException($"toolDefinitions[{i}].type \"{d.Type}\" is not supported (function)");
+            if (d.FunctionDefinition is not { Name.Length: > 0 } f)
+                throw new ChatRequestException($"toolDefinitions[{i}].functionDefinition.name is required");
+            tools[i] = new ChatTool(f.Name, f.Description, ToSchemaJson(f.Parameters));
+        }
+        return tools;
+    }
+
+    /// <summary>The original's FunctionParameter as a JSON schema object.</summary>
+    private static string ToSchemaJson(Proto.FunctionParameter? parameters)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer)) WriteSchema(w, parameters);
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WriteSchema(Utf8JsonWriter w, Proto.FunctionParameter? p)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", string.IsNullOrEmpty(p?.Type) ? "object" : p.Type);
+        w.WriteStartObject("properties");
+        if (p is not null)
+        {
+            foreach (var (name, prop) in p.Properties.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                w.WriteStartObject(name);
+                if (prop.Type.Length > 0) w.WriteString("type", prop.Type);
+                if (prop.Description.Length > 0) w.WriteString("description", prop.Description);
+                if (prop.Enum.Count > 0)
+                {
+                    w.WriteStartArray("enum");
+                    foreach (var e in prop.Enum) w.WriteStringValue(e);
+                    w.WriteEndArray();
+                }
+                if (prop.Items is not null)
+                {
+                    w.WritePropertyName("items");
+                    WriteSchema(w, prop.Items);
+                }
+                w.WriteEndObject();
+            }
+        }
+        w.WriteEndObject();
+        if (p is { Required.Count: > 0 })
+        {
+            w.WriteStartArray("required");
+            foreach (var r in p.Required) w.WriteStringValue(r);
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>Each <c>Any</c> (a packed <c>Value</c> or a wrapper type) becomes a JSON value.</summary>
+    private static ModelParameters ToParameters(IDictionary<string, Any> parameters)
+    {
+        if (parameters.Count == 0) return ModelParameters.Empty;
+        var values = new Dictionary<string, JsonElement>(parameters.Count, StringComparer.Ordinal);
+        foreach (var (key, any) in parameters)
+        {
+            var json = AnyToJson(any) ?? throw new ChatRequestException(
+                $"modelParameters[\"{key}\"] has type \"{any?.TypeUrl}\"; send a google.protobuf.Value or a wrapper type");
+            using var doc = JsonDocument.Parse(json);
+            values[key] = doc.RootElement.Clone();
+        }
+        return new ModelParameters(values);
+    }
+
+    private static string? AnyToJson(Any? any)
+    {
+        if (any is null) return null;
+        try
+        {
+            IMessage? message = any.TypeUrl[(any.TypeUrl.LastIndexOf('/') + 1)..] switch
+            {
+                "google.protobuf.Value" => any.Unpack<Value>(),
+                "google.protobuf.Struct" => any.Unpack<Struct>(),
+                "google.protobuf.ListValue" => any.Unpack<ListValue>(),
+                "google.protobuf.StringValue" => any.Unpack<StringValue>(),
+                "google.protobuf.BoolValue" => any.Unpack<BoolValue>(),
+                "google.protobuf.DoubleValue" => any.Unpack<DoubleValue>(),
+                "google.protobuf.FloatValue" => any.Unpack<FloatValue>(),
+                "google.protobuf.Int64Value" => any.Unpack<Int64Value>(),
+                "google.protobuf.UInt64Value" => any.Unpack<UInt64Value>(),
+                "google.protobuf.Int32Value" => any.Unpack<Int32Value>(),
+                "google.protobuf.UInt32Value" => any.Unpack<UInt32Value>(),
+                "google.protobuf.BytesValue" => new StringValue { Value = any.Unpack<BytesValue>().Value.ToStringUtf8() },
+                _ => null,
+            };
+            if (message is null) return null;
+            var json = ValueFormatter.Format(message);
+            // 64-bit wrappers format as JSON strings; that is fine, the typed getters parse numeric strings.
+            return json;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A delta: one text piece of the answer.</summary>
+    public static Proto.ChatResponse Delta(ulong requestId, string clientRequestId, string text) => new()
+    {
+        Code = 200,
+        Success = true,
+        RequestId = requestId,
+        ClientRequestId = clientRequestId,
+        Data = new Message
+        {
+            Role = "assistant",
+            Contents = { new Content { ContentType = "text", ContentFormat = "raw", Content_ = ByteString.CopyFromUtf8(text) } },
+        },
+    };
+
+    /// <summary>The terminal response of a request that ran.</summary>
+    public static Proto.ChatResponse Terminal(ChatOutcome outcome, string clientRequestId)
+    {
+        if (outcome.Error is { } error) return Failure(outcome.RequestId, clientRequestId, error, outcome);
+        var result = outcome.Result!;
+        var message = new Message { Role = "assistant" };
+        if (result.Text.Length > 0)
+            message.Contents.Add(new Content { ContentType = "text", ContentFormat = "raw", Content_ = ByteString.CopyFromUtf8(result.Text) });
+        foreach (var call in result.ToolCalls)
+            message.ToolCalls.Add(new ToolCall { Id = call.Id, Type = "function", Function = new FunctionCall { Name = call.Name, Arguments = call.Arguments } });
+        var response = new Proto.ChatResponse
+        {
+            Code = 200,
+            Success = true,
+            RequestId = outcome.RequestId,
+            ClientRequestId = clientRequestId,
+            Data = message,
+            FinishReason = result.FinishReason.Value,
+        };
+        AddMetrics(response, outcome, result.Usage);
+        return response;
+    }
+
+    /// <summary>The terminal response of a failed request; <paramref name="outcome"/> is null when it never ran.</summary>
+    public static Proto.ChatResponse Failure(ulong requestId, string clientRequestId, ChatError error, ChatOutcome? outcome = null)
+    {
+        var response = new Proto.ChatResponse
+        {
+            Code = error.Code,
+            Success = false,
+            RequestId = requestId,
+            ClientRequestId = clientRequestId,
+            Error = new Error { ErrorCode = (ulong)error.Code, ErrorMessage = error.Message, HumanMessage = error.HumanMessage },
+            FinishReason = error.FinishReason.Value,
+        };
+        if (outcome is not null) AddMetrics(response, outcome, null);
+        else response.Metrics.Add(Metric("LLM_REQUEST_ID", requestId));
+        return response;
+    }
+
+    private static void AddMetrics(Proto.ChatResponse response, ChatOutcome outcome, TokenUsage? usage)
+    {
+        var m = response.Metrics;
+        m.Add(Metric("LLM_REQUEST_ID", outcome.RequestId));
+        m.Add(new Metric { Name = "STATUS", Value = outcome.Succeeded ? "SUCCESS" : "FAILED" });
+        m.Add(Metric("TIME_TAKEN", (ulong)(outcome.Elapsed.Ticks * 100)));
+        if (outcome.TimeToFirstToken is { } ttft) m.Add(Metric("TIME_TO_FIRST_TOKEN", (ulong)(ttft.Ticks * 100)));
+        if (usage is null) return;
+        if (usage.Input is { } input) m.Add(Metric("INPUT_TOKEN", (ulong)input));
+        if (usage.Output is { } output) m.Add(Metric("OUTPUT_TOKEN", (ulong)output));
+        if (usage.Total is { } total) m.Add(Metric("TOTAL_TOKEN", (ulong)total));
+        if (usage.CachedInput is { } cached) m.Add(Metric("CACHED_INPUT_TOKEN", (ulong)cached));
+        if (usage.Reasoning is { } reasoning) m.Add(Metric("REASONING_TOKEN", (ulong)reasoning));
+    }
+
+    private static Metric Metric(string name, ulong value) => new() { Name = name, Value = value.ToString(CultureInfo.InvariantCulture) };
+}

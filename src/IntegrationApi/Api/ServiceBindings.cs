@@ -1,0 +1,90 @@
+using Grpc.Core;
+using IntegrationApi.Providers;
+using Proto = IntegrationApi.Contracts;
+
+namespace IntegrationApi.Api;
+
+// Thin gRPC bindings: every service delegates Chat and StreamChat to the one ChatEndpoint. RPCs not
+// overridden here (Embedding, Reranking, VerifyCredential, GetModeration) answer Unimplemented.
+
+internal sealed class OpenAiServiceBinding(ChatEndpoint endpoint) : Proto.OpenAiService.OpenAiServiceBase
+{
+    public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
+        endpoint.ChatAsync(request, context, ProviderNames.OpenAI);
+
+    public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
+        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.OpenAI);
+}
+
+internal sealed class AzureServiceBinding(ChatEndpoint endpoint) : Proto.AzureService.AzureServiceBase
+{
+    public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
+        endpoint.ChatAsync(request, context, ProviderNames.Azure);
+
+    public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
+        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Azure);
+}
+
+internal sealed class GeminiServiceBinding(ChatEndpoint endpoint) : Proto.GeminiService.GeminiServiceBase
+{
+    public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
+        endpoint.ChatAsync(request, context, ProviderNames.Gemini);
+
+    public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
+        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Gemini);
+}
+
+internal sealed class VertexAiServiceBinding(ChatEndpoint endpoint) : Proto.VertexAiService.VertexAiServiceBase
+{
+    public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
+        endpoint.ChatAsync(request, context, ProviderNames.VertexAI);
+
+    public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
+        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.VertexAI);
+}
+
+internal sealed class ReplicateServiceBinding(ChatEndpoint endpoint) : Proto.ReplicateService.ReplicateServiceBase
+{
+    public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
+        endpoint.ChatAsync(request, context, ProviderNames.Replicate);
+
+    public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
+        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Replicate);
+}
+
+internal sealed class AnthropicServiceBinding(ChatEndpoint endpoint) : Proto.AnthropicService.AnthropicServiceBase
+{
+    public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
+        endpoint.ChatAsync(request, context, ProviderNames.Anthropic);
+
+    public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
+        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Anthropic);
+}
+
+internal sealed class CohereServiceBinding(ChatEndpoint endpoint) : Proto.CohereService.CohereServiceBase
+{
+    public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
+        endpoint.ChatAsync(request, context, ProviderNames.Cohere);
+
+    public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
+        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Cohere);
+}
+
+internal sealed class MistralServiceBinding(ChatEndpoint endpoint) : Proto.MistralService.MistralServiceBase
+{
+    public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
+        endpoint.ChatAsync(request, context, ProviderNames.Mistral);
+
+    public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
+        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Mistral);
+}
+
+/// <summary>One front door: <c>ChatRequest.providerName</c> picks the provider per request.</summary>
+internal sealed class LlmServiceBinding(ChatEndpoint endpoint) : Proto.LlmService.LlmServiceBase
+{
+    public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
+        endpoint.ChatAsync(request, context, serviceProvider: null);
+
+    public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
+        endpoint.StreamChatAsync(requestStream, responseStream, context, serviceProvider: null);
+}

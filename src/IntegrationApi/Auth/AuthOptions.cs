@@ -1,0 +1,23 @@
+namespace IntegrationApi.Auth;
+
+/// <summary>Caller authentication (<c>Auth</c> section); secrets come from the environment, never from committed files.</summary>
+public sealed class AuthOptions
+{
+    /// <summary>HS256 secret of <c>x-internal-service-key</c> JWTs; empty disables that scheme.</summary>
+    public string JwtSecret { get; set; } = "";
+
+    /// <summary>Allowed clock skew when checking <c>exp</c>.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Project API keys, held only as SHA-256 hashes (hex) of the key without its <c>rpd-prj-</c> prefix.</summary>
+    public List<ApiKeyEntry> ApiKeys { get; set; } = [];
+}
+
+/// <summary>One project API key, by hash.</summary>
+public sealed class ApiKeyEntry
+{
+    /// <summary>Lower-case hex SHA-256 of the key (prefix stripped).</summary>
+    public string Sha256 { get; set; } = "";
+    public ulong OrganizationId { get; set; }
+    public ulong ProjectId { get; set; }
+}

@@ -1,0 +1,68 @@
+using System.Text;
+
+namespace IntegrationApi.Chat;
+
+/// <summary>The complete answer to one request: all text, all tool calls, usage and finish reason.</summary>
+public sealed record ChatResult(string Text, IReadOnlyList<ChatToolCall> ToolCalls, TokenUsage Usage, ChatFinishReason FinishReason);
+
+/// <summary>Folds a stream of <see cref="ChatUpdate"/>s into a <see cref="ChatResult"/>.</summary>
+public sealed class ChatResultBuilder
+{
+    private readonly StringBuilder _text = new();
+    private readonly List<(int Index, string? Id, string? Name, StringBuilder Args)> _calls = [];
+    private TokenUsage _usage = new();
+    private ChatFinishReason _finish;
+
+    /// <summary>True once any text or tool call has arrived.</summary>
+    public bool HasContent => _text.Length > 0 || _calls.Count > 0;
+
+    /// <summary>Adds one update.</summary>
+    public void Add(ChatUpdate update)
+    {
+        switch (update.Kind)
+        {
+            case ChatUpdateKind.Text:
+                _text.Append(update.Text);
+                break;
+            case ChatUpdateKind.ToolCall:
+                AddToolCall(update);
+                break;
+            case ChatUpdateKind.Usage:
+                var u = update.Usage!;
+                _usage = new TokenUsage(
+                    u.Input ?? _usage.Input, u.Output ?? _usage.Output, u.Total ?? _usage.Total,
+                    u.CachedInput ?? _usage.CachedInput, u.Reasoning ?? _usage.Reasoning);
+                break;
+            case ChatUpdateKind.Finish:
+                _finish = update.FinishReason;
+                break;
+        }
+    }
+
+    private void AddToolCall(ChatUpdate update)
+    {
+        var i = _calls.FindIndex(c => c.Index == update.Index);
+        if (i < 0)
+        {
+            _calls.Add((update.Index, update.ToolCallId, update.ToolName, new StringBuilder(update.ArgumentsDelta)));
+            return;
+        }
+        var call = _calls[i];
+        call.Args.Append(update.ArgumentsDelta);
+        _calls[i] = call with { Id = call.Id ?? update.ToolCallId, Name = call.Name ?? update.ToolName };
+    }
+
+    /// <summary>The folded result. Total tokens default to input + output when the provider gave no total.</summary>
+    public ChatResult Build()
+    {
+        var calls = _calls
+            .OrderBy(c => c.Index)
+            .Select(c => new ChatToolCall(c.Id ?? "", c.Name ?? "", c.Args.Length == 0 ? "{}" : c.Args.ToString()))
+            .ToArray();
+        var usage = _usage.Total is null && (_usage.Input is not null || _usage.Output is not null)
+            ? _usage with { Total = (_usage.Input ?? 0) + (_usage.Output ?? 0) }
+            : _usage;
+        var finish = !_finish.IsEmpty ? _finish : calls.Length > 0 ? ChatFinishReason.ToolCalls : ChatFinishReason.Stop;
+        return new ChatResult(_text.ToString(), calls, usage, finish);
+    }
+}

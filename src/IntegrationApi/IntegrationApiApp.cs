@@ -1,0 +1,19 @@
+namespace IntegrationApi;
+
+/// <summary>Builds the service; <c>Program</c> runs it and the tests start it on a loopback port.</summary>
+public static class IntegrationApiApp
+{
+    /// <summary>The configured application; <paramref name="configure"/> may add or override settings.</summary>
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (builder.Configuration.GetValue<bool>("Logging:Json")) { builder.Logging.ClearProviders(); builder.Logging.AddJsonConsole(); }
+        configure?.Invoke(builder);
+        builder.Services.AddIntegrationApi();
+
+        var app = builder.Build();
+        app.MapIntegrationApi();
+        app.MapGet("/healthz", () => Results.Ok(new { healthy = true }));
+        return app;
+    }
+}

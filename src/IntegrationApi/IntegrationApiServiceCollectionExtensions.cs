@@ -1,0 +1,65 @@
+using IntegrationApi.Api;
+using IntegrationApi.Auth;
+using IntegrationApi.Providers;
+using IntegrationApi.Streaming;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace IntegrationApi;
+
+/// <summary>The composition root: reads like the service's table of contents.</summary>
+public static class IntegrationApiServiceCollectionExtensions
+{
+    /// <summary>Adds the engine, the providers, caller authentication and the gRPC services.</summary>
+    public static IServiceCollection AddIntegrationApi(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddEngine();
+        services.AddProviders();
+        services.AddCallerAuth();
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<AuthInterceptor>();
+            o.MaxReceiveMessageSize = 16 * 1024 * 1024;
+        });
+        return services;
+    }
+
+    /// <summary>Maps the eight provider services and <c>LlmService</c>.</summary>
+    public static IEndpointRouteBuilder MapIntegrationApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<OpenAiServiceBinding>();
+        endpoints.MapGrpcService<AzureServiceBinding>();
+        endpoints.MapGrpcService<GeminiServiceBinding>();
+        endpoints.MapGrpcService<VertexAiServiceBinding>();
+        endpoints.MapGrpcService<ReplicateServiceBinding>();
+        endpoints.MapGrpcService<AnthropicServiceBinding>();
+        endpoints.MapGrpcService<CohereServiceBinding>();
+        endpoints.MapGrpcService<MistralServiceBinding>();
+        endpoints.MapGrpcService<LlmServiceBinding>();
+        return endpoints;
+    }
+
+    private static void AddEngine(this IServiceCollection services)
+    {
+        services.AddOptions<EngineOptions>().BindConfiguration("Engine").ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<RequestIdGenerator>();
+        services.TryAddSingleton<ChatEngine>();
+        services.TryAddSingleton<ChatRouting>();
+        services.TryAddSingleton<ChatEndpoint>();
+        // Kestrel must wait for streams to drain; give it a little longer than the drain itself.
+        services.AddOptions<HostOptions>().Configure<Microsoft.Extensions.Options.IOptions<EngineOptions>>((host, engine) =>
+            host.ShutdownTimeout = engine.Value.DrainTimeout + TimeSpan.FromSeconds(5));
+    }
+
+    private static void AddCallerAuth(this IServiceCollection services)
+    {
+        services.AddOptions<AuthOptions>().BindConfiguration("Auth")
+            .Validate(o => o.JwtSecret.Length > 0 || o.ApiKeys.Count > 0,
+                "Auth: set Auth:JwtSecret (environment variable Auth__JwtSecret) or at least one Auth:ApiKeys entry")
+            .Validate(o => o.ApiKeys.All(k => k.Sha256.Length == 64 && k.OrganizationId > 0 && k.ProjectId > 0),
+                "Auth:ApiKeys: each entry needs a 64-hex-digit Sha256, an OrganizationId and a ProjectId")
+            .ValidateOnStart();
+        services.TryAddSingleton<CallerAuthenticator>();
+        services.TryAddSingleton<AuthInterceptor>();
+    }
+}

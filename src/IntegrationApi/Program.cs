@@ -1,0 +1,3 @@
+using IntegrationApi;
+
+IntegrationApiApp.Create(args).Run();

@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+using System.Runtime.CompilerServices;
+using IntegrationApi.Chat;
+using IntegrationApi.Providers.Sse;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationApi.Providers.Anthropic;
+
+/// <summary>Settings for Anthropic (<c>Providers:Anthropic</c>).</summary>
+public sealed class AnthropicOptions : ProviderOptions
+{
+    public AnthropicOptions() => BaseUrl = "https://api.anthropic.com/v1";
+
+    /// <summary>The <c>anthropic-version</c> header.</summary>
+    [Required]
+    public string ApiVersion { get; set; } = "2023-06-01";
+
+    /// <summary><c>max_tokens</c> is required by the API; this is sent when the request has no <c>model.max_tokens</c>.</summary>
+    [Range(1, int.MaxValue)]
+    public int DefaultMaxTokens { get; set; } = 4096;
+}
+
+/// <summary>Anthropic Messages API with <c>x-api-key</c> from <c>credential.key</c>.</summary>
+internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOptions> options) : IChatProvider
+{
+    private readonly AnthropicOptions _options = options.Value;
+    private readonly Uri _endpoint = new(options.Value.BaseUri, "messages");
+
+    public string Name => ProviderNames.Anthropic;
+
+    public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
+    {
+        var body = AnthropicWire.ToMessagesRequest(request, _options.DefaultMaxTokens);
+        var message = new HttpRequestMessage(HttpMethod.Post, _endpoint)
+        {
+            Content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, AnthropicJsonContext.Default.AnthropicRequest)),
+        };
+        message.Content.Headers.ContentType = new("application/json");
+        message.Headers.Add("x-api-key", request.Credential.Require("key"));
+        message.Headers.Add("anthropic-version", _options.ApiVersion);
+        return StreamAsync(message, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var response = await ProviderHttp.SendAsync(client, message, Name, AnthropicWire.DescribeError, cancellationToken).ConfigureAwait(false);
+        var updates = new List<ChatUpdate>(2);
+        await foreach (var item in SseEvents.ReadAsync(response, AnthropicJsonContext.Default.AnthropicEvent, null, cancellationToken).ConfigureAwait(false))
+        {
+            if (item.Data is null) continue;
+            var stop = AnthropicWire.FromStreamEvent(item.EventType, item.Data, Name, updates);
+            foreach (var update in updates) yield return update;
+            updates.Clear();
+            if (stop) yield break;
+        }
+        throw new ProviderException(ProviderErrorKind.StreamTruncated, Name, $"{Name} stream ended without message_stop");
+    }
+}

@@ -1,0 +1,189 @@
+using System.Text.Json;
+using IntegrationApi.Chat;
+
+namespace IntegrationApi.Providers.Anthropic;
+
+/// <summary>Pure translation between our chat types and the Anthropic Messages API.</summary>
+internal static class AnthropicWire
+{
+    /// <summary>Builds the streaming request body; system turns become top-level system blocks.</summary>
+    public static AnthropicRequest ToMessagesRequest(ChatRequest request, long defaultMaxTokens)
+    {
+        var p = request.Parameters;
+        var tools = request.Tools.Count == 0 ? null : request.Tools.Select(ToTool).ToArray();
+        var system = request.Messages.Where(m => m.Role == ChatRole.System && m.Text.Length > 0)
+            .Select(m => new AnthropicBlock { Type = "text", Text = m.Text }).ToArray();
+        return new AnthropicRequest
+        {
+            Model = request.Model ?? throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is required"),
+            MaxTokens = p.GetInt64(ModelParameters.MaxTokens) ?? p.GetInt64(ModelParameters.MaxCompletionTokens) ?? defaultMaxTokens,
+            System = system.Length == 0 ? null : system,
+            Messages = ToMessages(request.Messages),
+            Temperature = p.GetDouble(ModelParameters.Temperature),
+            TopP = p.GetDouble(ModelParameters.TopP),
+            TopK = p.GetInt64(ModelParameters.TopK),
+            StopSequences = p.GetList(ModelParameters.Stop),
+            Tools = tools,
+            ToolChoice = tools is null ? null : ToToolChoice(p.GetString(ModelParameters.ToolChoice)),
+            Thinking = ToThinking(p.GetObject(ModelParameters.Thinking)),
+            Stream = true,
+        };
+    }
+
+    private static List<AnthropicMessage> ToMessages(IReadOnlyList<ChatMessage> messages)
+    {
+        // The API wants user/assistant turns; tool results travel in a user turn. Consecutive turns of
+        // one role are merged so that e.g. a tool-result turn followed by a user question stays valid.
+        var result = new List<AnthropicMessage>(messages.Count);
+        foreach (var m in messages)
+        {
+            if (m.Role == ChatRole.System) continue;
+            var role = m.Role == ChatRole.Assistant ? "assistant" : "user";
+            var blocks = ToBlocks(m);
+            if (blocks.Count == 0) continue;
+            if (result.Count > 0 && result[^1].Role == role)
+                result[^1] = result[^1] with { Content = [.. result[^1].Content, .. blocks] };
+            else
+                result.Add(new AnthropicMessage(role, blocks));
+        }
+        if (result.Count == 0) throw new ChatRequestException("conversations must hold at least one user or assistant turn with content");
+        return result;
+    }
+
+    private static List<AnthropicBlock> ToBlocks(ChatMessage m)
+    {
+        var blocks = new List<AnthropicBlock>(m.Parts.Count + m.ToolCalls.Count);
+        foreach (var part in m.Parts)
+        {
+            switch (part.Kind)
+            {
+                case ChatPartKind.Text when part.Value.Length > 0:
+                    blocks.Add(new AnthropicBlock { Type = "text", Text = part.Value });
+                    break;
+                case ChatPartKind.ImageUrl:
+                    blocks.Add(new AnthropicBlock { Type = "image", Source = new AnthropicImageSource("url", part.Value) });
+                    break;
+                case ChatPartKind.ToolResult:
+                    blocks.Add(new AnthropicBlock { Type = "tool_result", ToolUseId = part.ToolCallId, Content = part.Value });
+                    break;
+            }
+        }
+        foreach (var call in m.ToolCalls)
+            blocks.Add(new AnthropicBlock { Type = "tool_use", Id = call.Id, Name = call.Name, Input = ParseArguments(call) });
+        return blocks;
+    }
+
+    private static JsonElement ParseArguments(ChatToolCall call)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(call.Arguments) ? "{}" : call.Arguments);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc.RootElement.Clone();
+        }
+        catch (JsonException) { }
+        throw new ChatRequestException($"toolCalls[{call.Id}].function.arguments must be a JSON object");
+    }
+
+    private static AnthropicTool ToTool(ChatTool tool)
+    {
+        using var doc = JsonDocument.Parse(tool.ParametersJson);
+        return new AnthropicTool(tool.Name, tool.Description.Length == 0 ? null : tool.Description, doc.RootElement.Clone());
+    }
+
+    private static AnthropicToolChoice? ToToolChoice(string? choice) => choice?.ToLowerInvariant() switch
+    {
+        null => null,
+        "auto" => new AnthropicToolChoice("auto"),
+        "required" => new AnthropicToolChoice("any"),
+        "none" => new AnthropicToolChoice("none"),
+        _ => throw new ChatRequestException($"modelParameters[\"{ModelParameters.ToolChoice}\"] must be auto, required or none"),
+    };
+
+    /// <summary><c>model.thinking</c> as <c>{"enabled":true,"budget_tokens":N}</c> (the original's shape) or the API's own.</summary>
+    private static AnthropicThinking? ToThinking(JsonElement? thinking)
+    {
+        if (thinking is not { } t) return null;
+        var enabled = (t.TryGetProperty("enabled", out var e) && e.ValueKind == JsonValueKind.True)
+            || (t.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "enabled");
+        if (!enabled) return null;
+        if (!t.TryGetProperty("budget_tokens", out var b) || !b.TryGetInt64(out var budget) || budget <= 0)
+            throw new ChatRequestException($"modelParameters[\"{ModelParameters.Thinking}\"].budget_tokens must be a positive whole number");
+        return new AnthropicThinking("enabled", budget);
+    }
+
+    /// <summary>Appends what one streamed event says to <paramref name="updates"/>; returns true on <c>message_stop</c>.</summary>
+    public static bool FromStreamEvent(string eventType, AnthropicEvent e, string provider, List<ChatUpdate> updates)
+    {
+        switch (eventType)
+        {
+            case "message_start" when e.Message?.Usage is { } usage:
+                updates.Add(ChatUpdate.FromUsage(FromUsage(usage)));
+                break;
+            case "content_block_start" when e.ContentBlock is { } block:
+                if (block.Type == "tool_use") updates.Add(ChatUpdate.FromToolCall(e.Index, block.Id, block.Name, null));
+                else if (block.Type == "text" && !string.IsNullOrEmpty(block.Text)) updates.Add(ChatUpdate.FromText(block.Text));
+                break;
+            case "content_block_delta" when e.Delta is { } delta:
+                if (delta.Type == "text_delta" && !string.IsNullOrEmpty(delta.Text)) updates.Add(ChatUpdate.FromText(delta.Text));
+                else if (delta.Type == "input_json_delta" && !string.IsNullOrEmpty(delta.PartialJson))
+                    updates.Add(ChatUpdate.FromToolCall(e.Index, null, null, delta.PartialJson));
+                break;
+            case "message_delta":
+                if (e.Delta?.StopReason is { } reason) updates.Add(ChatUpdate.Finished(FromStopReason(reason)));
+                if (e.Usage is { } final) updates.Add(ChatUpdate.FromUsage(FromUsage(final)));
+                break;
+            case "message_stop":
+                return true;
+            case "error":
+                throw FromError(e.Error, provider);
+        }
+        return false;
+    }
+
+    public static ChatFinishReason FromStopReason(string reason) => reason switch
+    {
+        "end_turn" or "stop_sequence" or "pause_turn" => ChatFinishReason.Stop,
+        "max_tokens" or "model_context_window_exceeded" => ChatFinishReason.Length,
+        "tool_use" => ChatFinishReason.ToolCalls,
+        "refusal" => ChatFinishReason.ContentFilter,
+        _ => new ChatFinishReason(reason),
+    };
+
+    /// <summary>Input counts every input token, cached or not; output is cumulative in <c>message_delta</c>.</summary>
+    public static TokenUsage FromUsage(AnthropicUsage u) => new(
+        Input: u.InputTokens is null ? null : u.InputTokens + (u.CacheCreationInputTokens ?? 0) + (u.CacheReadInputTokens ?? 0),
+        Output: u.OutputTokens,
+        CachedInput: u.CacheReadInputTokens);
+
+    /// <summary>Reads an error body (<c>{"type":"error","error":{...}}</c>) for <see cref="ProviderHttp"/>.</summary>
+    public static ProviderErrorDescription DescribeError(string body)
+    {
+        try
+        {
+            var error = JsonSerializer.Deserialize(body, AnthropicJsonContext.Default.AnthropicErrorBody)?.Error;
+            return new ProviderErrorDescription(error is null ? null : $"{error.Message} (type {error.Type ?? "none"})");
+        }
+        catch (JsonException)
+        {
+            return default;
+        }
+    }
+
+    /// <summary>An in-band <c>event: error</c> as a <see cref="ProviderException"/>.</summary>
+    public static ProviderException FromError(AnthropicError? error, string provider)
+    {
+        var kind = error?.Type switch
+        {
+            "overloaded_error" => ProviderErrorKind.Overloaded,
+            "rate_limit_error" => ProviderErrorKind.RateLimited,
+            "authentication_error" => ProviderErrorKind.Unauthorized,
+            "permission_error" or "billing_error" => ProviderErrorKind.Forbidden,
+            "not_found_error" => ProviderErrorKind.NotFound,
+            "invalid_request_error" => ProviderErrorKind.InvalidRequest,
+            "request_too_large" => ProviderErrorKind.RequestTooLarge,
+            "timeout_error" => ProviderErrorKind.Timeout,
+            _ => ProviderErrorKind.UpstreamError,
+        };
+        return new ProviderException(kind, provider, $"{provider} stream error: {error?.Message ?? "(no message)"} (type {error?.Type ?? "none"})");
+    }
+}

@@ -1,0 +1,177 @@
+using System.Text.Json;
+using IntegrationApi.Chat;
+
+namespace IntegrationApi.Providers.OpenAICompatible;
+
+/// <summary>Pure translation between our chat types and the Chat Completions wire format.</summary>
+internal static class OpenAIChatWire
+{
+    /// <summary>Builds the streaming request body. <paramref name="maxTokensField"/> picks the dialect's token-limit field.</summary>
+    public static OpenAIChatRequest ToChatRequest(ChatRequest request, MaxTokensField maxTokensField = MaxTokensField.MaxCompletionTokens)
+    {
+        var p = request.Parameters;
+        var model = request.Model ?? throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is required");
+        var maxTokens = p.GetInt64(ModelParameters.MaxCompletionTokens) ?? p.GetInt64(ModelParameters.MaxTokens);
+        var tools = request.Tools.Count == 0 ? null : request.Tools.Select(ToTool).ToArray();
+        var topLogprobs = p.GetInt64(ModelParameters.TopLogprobs);
+        return new OpenAIChatRequest
+        {
+            Model = model,
+            Messages = ToMessages(request.Messages),
+            Stream = true,
+            StreamOptions = new OpenAIStreamOptions(IncludeUsage: true),
+            Temperature = p.GetDouble(ModelParameters.Temperature),
+            TopP = p.GetDouble(ModelParameters.TopP),
+            MaxTokens = maxTokensField == MaxTokensField.MaxTokens ? maxTokens : null,
+            MaxCompletionTokens = maxTokensField == MaxTokensField.MaxCompletionTokens ? maxTokens : null,
+            Stop = p.GetList(ModelParameters.Stop),
+            Seed = p.GetInt64(ModelParameters.Seed),
+            User = p.GetString(ModelParameters.User),
+            ReasoningEffort = p.GetString(ModelParameters.ReasoningEffort),
+            ServiceTier = p.GetString(ModelParameters.ServiceTier),
+            Logprobs = topLogprobs is null ? null : true,
+            TopLogprobs = topLogprobs,
+            Metadata = p.GetObject(ModelParameters.Metadata),
+            FrequencyPenalty = p.GetDouble(ModelParameters.FrequencyPenalty),
+            PresencePenalty = p.GetDouble(ModelParameters.PresencePenalty),
+            Tools = tools,
+            ToolChoice = tools is null ? null : ToToolChoice(p.GetString(ModelParameters.ToolChoice)),
+            ResponseFormat = ToResponseFormat(p.GetObject(ModelParameters.ResponseFormat)),
+        };
+    }
+
+    private static List<OpenAIMessage> ToMessages(IReadOnlyList<ChatMessage> messages)
+    {
+        var result = new List<OpenAIMessage>(messages.Count);
+        foreach (var m in messages)
+        {
+            switch (m.Role)
+            {
+                case ChatRole.System:
+                    result.Add(new OpenAIMessage { Role = "system", Content = new OpenAIContent(m.Text, null) });
+                    break;
+                case ChatRole.User:
+                    result.Add(new OpenAIMessage { Role = "user", Content = ToUserContent(m) });
+                    break;
+                case ChatRole.Assistant:
+                    var calls = m.ToolCalls.Count == 0 ? null : m.ToolCalls
+                        .Select(c => new OpenAIToolCall { Id = c.Id, Type = "function", Function = new OpenAIFunctionCall { Name = c.Name, Arguments = c.Arguments } })
+                        .ToArray();
+                    var text = m.Text;
+                    result.Add(new OpenAIMessage
+                    {
+                        Role = "assistant",
+                        Content = text.Length == 0 && calls is not null ? null : new OpenAIContent(text, null),
+                        ToolCalls = calls,
+                    });
+                    break;
+                case ChatRole.Tool:
+                    foreach (var part in m.Parts.Where(x => x.Kind == ChatPartKind.ToolResult))
+                        result.Add(new OpenAIMessage { Role = "tool", ToolCallId = part.ToolCallId, Content = new OpenAIContent(part.Value, null) });
+                    break;
+            }
+        }
+        return result;
+    }
+
+    private static OpenAIContent ToUserContent(ChatMessage m)
+    {
+        if (!m.Parts.Any(p => p.Kind == ChatPartKind.ImageUrl)) return new OpenAIContent(m.Text, null);
+        var parts = m.Parts.Select(p => p.Kind == ChatPartKind.ImageUrl
+            ? new OpenAIContentPart { Type = "image_url", ImageUrl = new OpenAIImageUrl(p.Value) }
+            : new OpenAIContentPart { Type = "text", Text = p.Value }).ToArray();
+        return new OpenAIContent(null, parts);
+    }
+
+    private static OpenAITool ToTool(ChatTool tool)
+    {
+        using var doc = JsonDocument.Parse(tool.ParametersJson);
+        return new OpenAITool("function", new OpenAIFunctionDefinition(tool.Name, tool.Description.Length == 0 ? null : tool.Description, doc.RootElement.Clone()));
+    }
+
+    private static string? ToToolChoice(string? choice) => choice?.ToLowerInvariant() switch
+    {
+        null => null,
+        "auto" or "required" or "none" => choice.ToLowerInvariant(),
+        _ => throw new ChatRequestException($"modelParameters[\"{ModelParameters.ToolChoice}\"] must be auto, required or none"),
+    };
+
+    private static JsonElement? ToResponseFormat(JsonElement? format)
+    {
+        if (format is not { } f) return null;
+        var type = f.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        return type is "text" or "json_object" or "json_schema"
+            ? f
+            : throw new ChatRequestException($"modelParameters[\"{ModelParameters.ResponseFormat}\"].type must be text, json_object or json_schema");
+    }
+
+    /// <summary>Appends what one streamed chunk says to <paramref name="updates"/>; an in-band error throws.</summary>
+    public static void FromChunk(OpenAIChunk chunk, string provider, List<ChatUpdate> updates)
+    {
+        if (chunk.Error is { } error) throw FromError(error, provider, httpStatus: null);
+        if (chunk.Choices is { Count: > 0 } choices)
+        {
+            var choice = choices[0];
+            if (choice.Delta is { } delta)
+            {
+                if (!string.IsNullOrEmpty(delta.Content)) updates.Add(ChatUpdate.FromText(delta.Content));
+                if (delta.ToolCalls is { } calls)
+                    foreach (var c in calls)
+                        updates.Add(ChatUpdate.FromToolCall(c.Index ?? 0, NullIfEmpty(c.Id), NullIfEmpty(c.Function?.Name), c.Function?.Arguments));
+            }
+            if (choice.FinishReason is { Length: > 0 } reason) updates.Add(ChatUpdate.Finished(FromFinishReason(reason)));
+        }
+        if (chunk.Usage is { } usage) updates.Add(ChatUpdate.FromUsage(FromUsage(usage)));
+    }
+
+    public static ChatFinishReason FromFinishReason(string reason) => reason switch
+    {
+        "stop" => ChatFinishReason.Stop,
+        "length" => ChatFinishReason.Length,
+        "tool_calls" or "function_call" => ChatFinishReason.ToolCalls,
+        "content_filter" => ChatFinishReason.ContentFilter,
+        _ => new ChatFinishReason(reason),
+    };
+
+    public static TokenUsage FromUsage(OpenAIUsage u) => new(
+        Input: u.PromptTokens, Output: u.CompletionTokens, Total: u.TotalTokens,
+        CachedInput: u.PromptTokensDetails?.CachedTokens, Reasoning: u.CompletionTokensDetails?.ReasoningTokens);
+
+    /// <summary>Reads an error body (<c>{"error":{...}}</c>) for <see cref="ProviderHttp"/>.</summary>
+    public static ProviderErrorDescription DescribeError(string body)
+    {
+        var error = TryParseError(body);
+        return new ProviderErrorDescription(
+            error is null ? null : $"{error.Message} (type {error.Type ?? "none"}, code {error.CodeText ?? "none"})",
+            NotRetryable: error?.CodeText == "insufficient_quota" || error?.Type == "insufficient_quota");
+    }
+
+    /// <summary>An in-band stream error as a <see cref="ProviderException"/>.</summary>
+    public static ProviderException FromError(OpenAIError error, string provider, int? httpStatus)
+    {
+        var code = error.CodeText;
+        var kind = (error.Type, code) switch
+        {
+            (_, "invalid_api_key") or ("authentication_error", _) => ProviderErrorKind.Unauthorized,
+            (_, "insufficient_quota") or (_, "rate_limit_exceeded") or ("rate_limit_error", _) => ProviderErrorKind.RateLimited,
+            (_, "context_length_exceeded") or ("invalid_request_error", _) => ProviderErrorKind.InvalidRequest,
+            (_, "model_not_found") => ProviderErrorKind.NotFound,
+            ("server_error", _) or ("api_error", _) => ProviderErrorKind.UpstreamError,
+            _ => ProviderErrorKind.UpstreamError,
+        };
+        return new ProviderException(kind, provider,
+            $"{provider} stream error: {error.Message} (type {error.Type ?? "none"}, code {code ?? "none"})", httpStatus,
+            retryable: code != "insufficient_quota");
+    }
+
+    private static OpenAIError? TryParseError(string body)
+    {
+        try { return JsonSerializer.Deserialize(body, OpenAIJsonContext.Default.OpenAIErrorBody)?.Error; }
+        catch (JsonException) { return null; }
+    }
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+}
+
+/// <summary>Which field carries the token limit in a dialect.</summary>
+internal enum MaxTokensField { MaxTokens, MaxCompletionTokens }

@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace IntegrationApi.Providers;
+
+/// <summary>Sending a provider request and turning a non-success answer into a <see cref="ProviderException"/>.</summary>
+internal static class ProviderHttp
+{
+    private const int MaxErrorBodyChars = 4096;
+
+    /// <summary>
+    /// Sends <paramref name="request"/> reading headers only, so the body can stream. A connection failure
+    /// becomes a transient <see cref="ProviderErrorKind.UpstreamError"/>; a non-2xx status becomes the kind
+    /// its status means, with the provider's own message read from the body by <paramref name="describeError"/>.
+    /// </summary>
+    public static async Task<HttpResponseMessage> SendAsync(
+        HttpClient client, HttpRequestMessage request, string provider,
+        Func<string, ProviderErrorDescription> describeError, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ProviderException(ProviderErrorKind.UpstreamError, provider,
+                $"{provider}: connection failed ({ex.HttpRequestError})", inner: ex);
+        }
+
+        if (response.IsSuccessStatusCode) return response;
+
+        using (response)
+        {
+            var body = await ReadErrorBodyAsync(response, cancellationToken).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            var described = describeError(body);
+            var message = $"{provider} returned HTTP {status}: {described.Message ?? Truncate(body)}";
+            if (RequestId(response) is { } id) message += $" (request id {id})";
+            throw new ProviderException(KindOf(response.StatusCode), provider, message, status,
+                RetryAfter(response.Headers), retryable: !described.NotRetryable);
+        }
+    }
+
+    /// <summary>The error kind an HTTP status stands for.</summary>
+    public static ProviderErrorKind KindOf(HttpStatusCode status) => (int)status switch
+    {
+        401 => ProviderErrorKind.Unauthorized,
+        402 or 403 => ProviderErrorKind.Forbidden,
+        404 => ProviderErrorKind.NotFound,
+        408 or 504 => ProviderErrorKind.Timeout,
+        413 => ProviderErrorKind.RequestTooLarge,
+        429 => ProviderErrorKind.RateLimited,
+        503 or 529 => ProviderErrorKind.Overloaded,
+        >= 500 => ProviderErrorKind.UpstreamError,
+        _ => ProviderErrorKind.InvalidRequest,
+    };
+
+    /// <summary><c>retry-after-ms</c>, else <c>retry-after</c> in seconds or as an HTTP date.</summary>
+    public static TimeSpan? RetryAfter(HttpResponseHeaders headers)
+    {
+        if (headers.TryGetValues("retry-after-ms", out var ms)
+            && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var millis) && millis >= 0)
+            return TimeSpan.FromMilliseconds(millis);
+        if (headers.RetryAfter is { } ra)
+        {
+            if (ra.Delta is { } delta) return delta;
+            if (ra.Date is { } date) return date - DateTimeOffset.UtcNow is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero;
+        }
+        return null;
+    }
+
+    private static string? RequestId(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("x-request-id", out var v) || response.Headers.TryGetValues("request-id", out v)
+            ? v.FirstOrDefault() : null;
+
+    private static async Task<string> ReadErrorBodyAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        try
+        {
+            var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+            return text.Length > MaxErrorBodyChars ? text[..MaxErrorBodyChars] : text;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return "";
+        }
+    }
+
+    private static string Truncate(string body) => body.Length == 0 ? "(empty body)" : body.Length > 300 ? body[..300] + "…" : body;
+}
+
+/// <summary>What a provider's error body says: its message, and whether retrying is pointless (e.g. a quota).</summary>
+internal readonly record struct ProviderErrorDescription(string? Message, bool NotRetryable = false);

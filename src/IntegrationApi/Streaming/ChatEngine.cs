@@ -1,0 +1,150 @@
+using System.Text.Json;
+using IntegrationApi.Chat;
+using IntegrationApi.Providers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationApi.Streaming;
+
+/// <summary>
+/// Runs one request against one provider, for a stream or a unary call alike:
+/// <code>
+///   attempt ─► provider stream ─► updates ─► text deltas to the sink ─► fold into ChatResult
+///      ▲            │ 429 / 5xx / connection failure, nothing received yet
+///      └── wait (Retry-After or backoff) ◄┘
+/// </code>
+/// 1. One timer per attempt, re-armed on every chunk: time-to-first-token until the first text or tool
+///    call, then the idle gap; never past the total deadline. A timeout ends the request with 504.
+/// 2. A slow sink (full response buffer) pauses the idle timer, not the total: back-pressure is not idleness.
+/// 3. A transient failure is retried only while nothing was received, so text is never repeated.
+/// 4. Cancelling <c>cancellationToken</c> aborts the upstream call and throws <see cref="OperationCanceledException"/>;
+///    the caller knows why it cancelled and writes the terminal response.
+/// </summary>
+public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProvider time, ILogger<ChatEngine> logger)
+{
+    private readonly EngineOptions _options = options.Value;
+
+    /// <summary>Runs <paramref name="request"/>; each text delta goes to <paramref name="onText"/> as it arrives.</summary>
+    public async Task<ChatOutcome> RunAsync(
+        IChatProvider provider, ChatRequest request, ulong requestId,
+        Func<string, CancellationToken, ValueTask> onText, CancellationToken cancellationToken)
+    {
+        var start = time.GetTimestamp();
+        var totalDeadline = start + ToTicks(_options.TotalTimeout);
+        TimeSpan? timeToFirstToken = null;
+        for (var attempt = 1; ; attempt++)
+        {
+            var builder = new ChatResultBuilder();
+            var firstTokenDeadline = time.GetTimestamp() + ToTicks(_options.TimeToFirstTokenTimeout);
+            var waitingForFirstToken = true;
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Arm(timer, firstTokenDeadline, totalDeadline);
+            try
+            {
+                await using var updates = provider.GetStreamingResponseAsync(request, timer.Token).GetAsyncEnumerator(timer.Token);
+                while (await updates.MoveNextAsync().ConfigureAwait(false))
+                {
+                    var update = updates.Current;
+                    builder.Add(update);
+                    if (waitingForFirstToken && update.Kind is ChatUpdateKind.Text or ChatUpdateKind.ToolCall)
+                    {
+                        waitingForFirstToken = false;
+                        timeToFirstToken = time.GetElapsedTime(start);
+                    }
+                    if (update.Kind == ChatUpdateKind.Text)
+                    {
+                        var written = onText(update.Text!, timer.Token);
+                        if (!written.IsCompletedSuccessfully)
+                        {
+                            Arm(timer, totalDeadline, totalDeadline);
+                            await written.ConfigureAwait(false);
+                        }
+                    }
+                    Arm(timer, waitingForFirstToken ? firstTokenDeadline : time.GetTimestamp() + ToTicks(_options.IdleTimeout), totalDeadline);
+                }
+                return Finish(requestId, provider, request, builder.Build(), null, start, timeToFirstToken, attempt);
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            catch (Exception) when (timer.IsCancellationRequested)
+            {
+                var error = time.GetTimestamp() >= totalDeadline - ToTicks(TimeSpan.FromMilliseconds(1))
+                    ? ChatErrors.TimedOut("the request took too long", _options.TotalTimeout)
+                    : waitingForFirstToken
+                        ? ChatErrors.TimedOut("no first token", _options.TimeToFirstTokenTimeout)
+                        : ChatErrors.TimedOut("no chunk from the provider", _options.IdleTimeout);
+                return Finish(requestId, provider, request, null, error, start, timeToFirstToken, attempt);
+            }
+            catch (Exception ex)
+            {
+                var failure = Classify(ex, provider.Name);
+                if (failure is ProviderException pe && !builder.HasContent && RetryDelay(pe, attempt, totalDeadline) is { } delay)
+                {
+                    Log.Retrying(logger, requestId, provider.Name, attempt, (int)delay.TotalMilliseconds, pe.Kind);
+                    await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                var error = failure switch
+                {
+                    ProviderException p => ChatErrors.From(p),
+                    ChatRequestException r => ChatErrors.From(r),
+                    _ => ChatErrors.InternalError(),
+                };
+                if (failure is not (ProviderException or ChatRequestException)) Log.Unexpected(logger, requestId, provider.Name, ex);
+                return Finish(requestId, provider, request, null, error, start, timeToFirstToken, attempt);
+            }
+        }
+    }
+
+    private ChatOutcome Finish(ulong requestId, IChatProvider provider, ChatRequest request, ChatResult? result, ChatError? error,
+        long start, TimeSpan? timeToFirstToken, int attempts)
+    {
+        var outcome = new ChatOutcome(requestId, result, error, time.GetElapsedTime(start), timeToFirstToken, attempts);
+        Log.Completed(logger, requestId, provider.Name, request.Model, error?.Code ?? 200,
+            outcome.Elapsed.TotalMilliseconds, timeToFirstToken?.TotalMilliseconds ?? -1, attempts);
+        return outcome;
+    }
+
+    /// <summary>Failures that are not yet provider exceptions: a broken connection, a malformed chunk.</summary>
+    private static Exception Classify(Exception ex, string provider) => ex switch
+    {
+        ProviderException or ChatRequestException => ex,
+        HttpRequestException or IOException => new ProviderException(ProviderErrorKind.UpstreamError, provider,
+            $"{provider}: the connection failed while reading the answer ({ex.GetType().Name})", inner: ex),
+        JsonException => new ProviderException(ProviderErrorKind.BadResponse, provider,
+            $"{provider} sent a chunk that is not valid JSON: {ex.Message}", retryable: false, inner: ex),
+        _ => ex,
+    };
+
+    private TimeSpan? RetryDelay(ProviderException ex, int attempt, long totalDeadline)
+    {
+        if (!ex.IsTransient || attempt > _options.MaxRetries) return null;
+        var delay = ex.RetryAfter ?? _options.RetryBaseDelay * Math.Pow(2, attempt - 1) * (0.8 + 0.4 * Random.Shared.NextDouble());
+        if (delay > _options.MaxRetryDelay) return null;
+        if (time.GetTimestamp() + ToTicks(delay) >= totalDeadline) return null;
+        return delay;
+    }
+
+    private void Arm(CancellationTokenSource timer, long phaseDeadline, long totalDeadline)
+    {
+        var remaining = Math.Min(phaseDeadline, totalDeadline) - time.GetTimestamp();
+        var ms = Math.Clamp(remaining * 1000.0 / time.TimestampFrequency, 1, int.MaxValue - 1);
+        timer.CancelAfter(TimeSpan.FromMilliseconds(ms));
+    }
+
+    private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Request {RequestId} to {Provider} model {Model} ended with {Code} in {ElapsedMs:0.0} ms (first token {TtftMs:0.0} ms, attempts {Attempts})")]
+        public static partial void Completed(ILogger logger, ulong requestId, string provider, string? model, int code, double elapsedMs, double ttftMs, int attempts);
+
+        [LoggerMessage(2, LogLevel.Warning, "Request {RequestId} to {Provider} failed before its first token (attempt {Attempt}, {Kind}); retrying in {DelayMs} ms")]
+        public static partial void Retrying(ILogger logger, ulong requestId, string provider, int attempt, int delayMs, ProviderErrorKind kind);
+
+        [LoggerMessage(3, LogLevel.Error, "Request {RequestId} to {Provider} failed unexpectedly")]
+        public static partial void Unexpected(ILogger logger, ulong requestId, string provider, Exception exception);
+    }
+}

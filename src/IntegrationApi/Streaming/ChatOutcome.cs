@@ -1,0 +1,17 @@
+using IntegrationApi.Chat;
+
+namespace IntegrationApi.Streaming;
+
+/// <summary>How one request ended: a result or an error, with its timings.</summary>
+public sealed record ChatOutcome(ulong RequestId, ChatResult? Result, ChatError? Error, TimeSpan Elapsed, TimeSpan? TimeToFirstToken, int Attempts)
+{
+    /// <summary>True when the request produced a complete answer.</summary>
+    public bool Succeeded => Result is not null;
+}
+
+/// <summary>A failed request: contract code (§4), engineer message, end-user message, and finish reason.</summary>
+public sealed record ChatError(int Code, string Message, string HumanMessage)
+{
+    /// <summary><c>cancelled</c> for 499, <c>error</c> otherwise.</summary>
+    public ChatFinishReason FinishReason => Code == ChatErrors.Cancelled ? ChatFinishReason.Cancelled : ChatFinishReason.Error;
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Options;
+
+namespace IntegrationApi.Streaming;
+
+/// <summary>
+/// Unique, time-ordered uint64 request ids in the original's snowflake layout: 41 bits of milliseconds
+/// since 2008-11-10 UTC, 10 bits of machine id, 12 bits of sequence. Lock-free.
+/// </summary>
+public sealed class RequestIdGenerator(IOptions<EngineOptions> options, TimeProvider time)
+{
+    private static readonly DateTimeOffset Epoch = new(2008, 11, 10, 0, 0, 0, TimeSpan.Zero);
+    private readonly ulong _machine = (ulong)options.Value.MachineId & 0x3FF;
+    private long _last; // (milliseconds << 12) | sequence of the last id handed out
+
+    /// <summary>The next id.</summary>
+    public ulong Next()
+    {
+        while (true)
+        {
+            var last = Volatile.Read(ref _last);
+            var now = (long)(time.GetUtcNow() - Epoch).TotalMilliseconds << 12;
+            // Same millisecond (or the clock went back): bump the sequence; its overflow borrows the next millisecond.
+            var next = now > last ? now : last + 1;
+            if (Interlocked.CompareExchange(ref _last, next, last) == last)
+            {
+                var millis = (ulong)next >> 12;
+                var sequence = (ulong)next & 0xFFF;
+                return (millis << 22) | (_machine << 12) | sequence;
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Grpc.Core;
+using IntegrationApi.Api;
+using IntegrationApi.Auth;
+using IntegrationApi.Chat;
+using Microsoft.Extensions.Logging;
+using Proto = IntegrationApi.Contracts;
+
+namespace IntegrationApi.Streaming;
+
+/// <summary>
+/// One bidirectional <c>StreamChat</c> call: one reader, one task per request, one writer.
+/// <code>
+///   client ──► reader loop ──┬─ CANCEL ────────────► cancel that request's token
+///                            ├─ tagged CHAT ───────► slot (or wait, or 429) ─► request task ─┐
+///                            ├─ untagged CHAT ─────► serial lane (one at a time, in order) ──┤
+///                            └─ bad / 409 / 503 ───► terminal at once ───────────────────────┤
+///                                                                                            ▼
+///   client ◄── writer loop ◄── bounded response channel (full ⇒ request tasks wait ⇒ upstream reads pause)
+/// </code>
+/// 1. Authentication already happened (interceptor); a principal whose token expired gets a 401 per request.
+/// 2. Every accepted CHAT gets a fresh request id and exactly one terminal response, whatever happens.
+/// 3. Each request has its own token, linked to the call's: a CANCEL aborts one request, the end of the
+///    call aborts them all.
+/// 4. Client half-close: stop reading, let the requests finish, complete the channel, await the writer, end OK.
+/// 5. Drain (server shutdown or maximum stream age): new requests get 503; the running ones have
+///    <see cref="EngineOptions.DrainTimeout"/> to finish, then are cancelled with 503; the call ends OK.
+/// </summary>
+internal sealed partial class StreamChatSession
+{
+    private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
+
+    private readonly ChatEngine _engine;
+    private readonly ChatRouting _routing;
+    private readonly RequestIdGenerator _ids;
+    private readonly EngineOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IAsyncStreamReader<Proto.ChatRequest> _requests;
+    private readonly IServerStreamWriter<Proto.ChatResponse> _responses;
+    private readonly CallerPrincipal _principal;
+    private readonly string? _serviceProvider;
+
+    private readonly Channel<Proto.ChatResponse> _out;
+    private readonly Channel<ActiveRequest> _serialLane = Channel.CreateUnbounded<ActiveRequest>(new() { SingleReader = true, SingleWriter = true });
+    private readonly ConcurrentDictionary<string, ActiveRequest> _tagged = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ulong, ActiveRequest> _active = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly CancellationTokenSource _abort;          // the call is gone: abort everything
+    private readonly CancellationTokenSource _stopReading = new();
+    private int _waiting;                                      // requests waiting for a slot or in the serial lane
+    private int _draining;
+
+    public StreamChatSession(ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, EngineOptions options, TimeProvider time,
+        ILogger logger, IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses,
+        ServerCallContext context, CallerPrincipal principal, string? serviceProvider)
+    {
+        (_engine, _routing, _ids, _options, _time, _logger) = (engine, routing, ids, options, time, logger);
+        (_requests, _responses, _principal, _serviceProvider) = (requests, responses, principal, serviceProvider);
+        _out = Channel.CreateBounded<Proto.ChatResponse>(new BoundedChannelOptions(options.ResponseBufferPerStream)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait, // never drop: a lost delta corrupts the answer
+        });
+        _slots = new SemaphoreSlim(options.MaxConcurrentRequestsPerStream);
+        _abort = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+    }
+
+    /// <summary>Serves the call until the client half-closes, the call is cancelled, or a drain completes.</summary>
+    public async Task RunAsync(CancellationToken shutdown)
+    {
+        var writer = WriteLoopAsync();
+        var lane = SerialLaneAsync();
+        using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("server shutdown"), this);
+        using var maxAge = _options.MaxStreamAge is { } age ? new CancellationTokenSource(age, _time) : null;
+        using var onMaxAge = maxAge?.Token.Register(static s => ((StreamChatSession)s!).BeginDrain("maximum stream age"), this);
+        Exception? readFailure = null;
+        try
+        {
+            using var reading = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, _stopReading.Token);
+            while (await _requests.MoveNext(reading.Token).ConfigureAwait(false))
+                await AcceptAsync(_requests.Current).ConfigureAwait(false);
+        }
+        catch (Exception) when (_stopReading.IsCancellationRequested || _abort.IsCancellationRequested)
+        {
+            // Drained, or the client went away: either way nothing more is read.
+        }
+        catch (Exception ex)
+        {
+            readFailure = ex;   // e.g. an undecodable message: the call cannot go on
+            _abort.Cancel();
+        }
+
+        _serialLane.Writer.TryComplete();
+        await lane.ConfigureAwait(false);
+        await WhenAllFinishedAsync().ConfigureAwait(false);
+        _out.Writer.TryComplete();
+        await writer.ConfigureAwait(false);
+        _abort.Dispose();
+        if (readFailure is not null) throw readFailure;
+    }
+
+    private async ValueTask AcceptAsync(Proto.ChatRequest request)
+    {
+        var clientId = request.ClientRequestId;
+        if (request.Action == Proto.ChatAction.Cancel)
+        {
+            if (clientId.Length > 0 && _tagged.TryGetValue(clientId, out var target)) target.Cancel(CancelReason.Client);
+            return;
+        }
+
+        var requestId = _ids.Next();
+        if (Volatile.Read(ref _draining) != 0) { await RejectAsync(requestId, clientId, ChatErrors.Draining()).ConfigureAwait(false); return; }
+        if (_principal.IsExpired(_time.GetUtcNow())) { await RejectAsync(requestId, clientId, ChatErrors.TokenExpired()).ConfigureAwait(false); return; }
+
+        var active = new ActiveRequest(this, requestId, clientId, request);
+        if (clientId.Length == 0)
+        {
+            // Untagged: one at a time, in arrival order, so responses never interleave.
+            if (!TryReserveWaitingPlace()) { await RejectAsync(requestId, clientId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream)).ConfigureAwait(false); return; }
+            _active[requestId] = active;
+            if (!_serialLane.Writer.TryWrite(active))
+            {
+                // The lane closed under us (a drain began): refuse like any request arriving while draining.
+                Interlocked.Decrement(ref _waiting);
+                _active.TryRemove(requestId, out _);
+                await RejectAsync(requestId, clientId, ChatErrors.Draining()).ConfigureAwait(false);
+            }
+            return;
+        }
+
+        PreparedRequest prepared;
+        try { prepared = _routing.Prepare(request, _serviceProvider); }
+        catch (ChatRequestException ex) { await RejectAsync(requestId, clientId, ChatErrors.From(ex)).ConfigureAwait(false); return; }
+
+        if (!_tagged.TryAdd(clientId, active)) { await RejectAsync(requestId, clientId, ChatErrors.DuplicateId(clientId)).ConfigureAwait(false); return; }
+        var holdsSlot = _slots.Wait(0);
+        if (!holdsSlot && !TryReserveWaitingPlace())
+        {
+            _tagged.TryRemove(new(clientId, active));
+            await RejectAsync(requestId, clientId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream)).ConfigureAwait(false);
+            return;
+        }
+        _active[requestId] = active;
+        _ = RunAsync(active, prepared, holdsSlot, countedAsWaiting: !holdsSlot);
+    }
+
+    private bool TryReserveWaitingPlace()
+    {
+        if (Interlocked.Increment(ref _waiting) <= _options.MaxQueuedRequestsPerStream) return true;
+        Interlocked.Decrement(ref _waiting);
+        return false;
+    }
+
+    private async Task SerialLaneAsync()
+    {
+        await foreach (var active in _serialLane.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            Interlocked.Decrement(ref _waiting);
+            PreparedRequest prepared;
+            try { prepared = _routing.Prepare(active.Request, _serviceProvider); }
+            catch (ChatRequestException ex)
+            {
+                await FinishAsync(active, ProtoMapping.Failure(active.RequestId, active.ClientRequestId, ChatErrors.From(ex))).ConfigureAwait(false);
+                continue;
+            }
+            await RunAsync(active, prepared, holdsSlot: false, countedAsWaiting: false).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunAsync(ActiveRequest active, PreparedRequest prepared, bool holdsSlot, bool countedAsWaiting)
+    {
+        Proto.ChatResponse terminal;
+        try
+        {
+            if (!holdsSlot)
+            {
+                try { await _slots.WaitAsync(active.Token).ConfigureAwait(false); }
+                finally { if (countedAsWaiting) Interlocked.Decrement(ref _waiting); }
+                holdsSlot = true;
+            }
+            var outcome = await _engine.RunAsync(prepared.Provider, prepared.Request, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
+            terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
+        }
+        catch (OperationCanceledException) when (active.Token.IsCancellationRequested)
+        {
+            var reason = active.Reason;
+            Log.Cancelled(_logger, active.RequestId, active.ClientRequestId, reason);
+            terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId,
+                reason == CancelReason.Drain ? ChatErrors.Draining() : ChatErrors.CancelledByClient());
+        }
+        catch (Exception ex)
+        {
+            Log.Failed(_logger, active.RequestId, ex);
+            terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId, ChatErrors.InternalError());
+        }
+        finally
+        {
+            if (holdsSlot) _slots.Release();
+        }
+        await FinishAsync(active, terminal).ConfigureAwait(false);
+    }
+
+    /// <summary>Frees the id first (a client may reuse it the moment it sees the terminal), then sends the terminal.</summary>
+    private async Task FinishAsync(ActiveRequest active, Proto.ChatResponse terminal)
+    {
+        if (active.ClientRequestId.Length > 0) _tagged.TryRemove(new(active.ClientRequestId, active));
+        try
+        {
+            await _out.Writer.WriteAsync(terminal, _abort.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
+            // The call is gone; nobody is left to tell.
+        }
+        finally
+        {
+            _active.TryRemove(active.RequestId, out _);
+            active.Complete();
+        }
+    }
+
+    private async ValueTask RejectAsync(ulong requestId, string clientId, ChatError error)
+    {
+        Log.Rejected(_logger, requestId, clientId, error.Code, error.Message);
+        try { await _out.Writer.WriteAsync(ProtoMapping.Failure(requestId, clientId, error), _abort.Token).ConfigureAwait(false); }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException) { }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var reader = _out.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var response))
+                {
+                    // Flush only when nothing else is queued: bursts go out in one write, a lone delta at once.
+                    _responses.WriteOptions = reader.Count > 0 ? Buffered : null;
+                    await _responses.WriteAsync(response, _abort.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // The client is gone or the call was cancelled: stop every request of the stream.
+            _out.Writer.TryComplete(ex);
+            if (!_abort.IsCancellationRequested) _abort.Cancel();
+        }
+    }
+
+    private void BeginDrain(string why)
+    {
+        if (Interlocked.Exchange(ref _draining, 1) != 0) return;
+        Log.Draining(_logger, why, _active.Count);
+        _ = DrainAsync();
+    }
+
+    private async Task DrainAsync()
+    {
+        try
+        {
+            var finished = WhenAllFinishedAsync();
+            using var deadline = new CancellationTokenSource(_options.DrainTimeout, _time);
+            if (await Task.WhenAny(finished, Task.Delay(Timeout.Infinite, deadline.Token)).ConfigureAwait(false) != finished)
+            {
+                foreach (var active in _active.Values) active.Cancel(CancelReason.Drain);
+                await finished.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _stopReading.Cancel();
+        }
+    }
+
+    private async Task WhenAllFinishedAsync()
+    {
+        while (!_active.IsEmpty)
+            await Task.WhenAll(_active.Values.Select(a => a.Completion)).ConfigureAwait(false);
+    }
+
+    internal enum CancelReason { None, Client, Drain }
+
+    /// <summary>One accepted request: its ids, its own cancellation, and its completion.</summary>
+    private sealed class ActiveRequest(StreamChatSession session, ulong requestId, string clientRequestId, Proto.ChatRequest request)
+    {
+        private readonly CancellationTokenSource _cts = CancellationTokenSource.CreateLinkedTokenSource(session._abort.Token);
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _reason;
+
+        public ulong RequestId { get; } = requestId;
+        public string ClientRequestId { get; } = clientRequestId;
+        public Proto.ChatRequest Request { get; } = request;
+        public CancellationToken Token => _cts.Token;
+        public CancelReason Reason => (CancelReason)Volatile.Read(ref _reason);
+        public Task Completion => _done.Task;
+
+        public void Cancel(CancelReason reason)
+        {
+            if (Interlocked.CompareExchange(ref _reason, (int)reason, 0) != 0) return;
+            try { _cts.Cancel(); } catch (ObjectDisposedException) { }
+        }
+
+        public ValueTask WriteDeltaAsync(string text, CancellationToken cancellationToken) =>
+            session._out.Writer.WriteAsync(ProtoMapping.Delta(RequestId, ClientRequestId, text), cancellationToken);
+
+        public void Complete()
+        {
+            _cts.Dispose();
+            _done.TrySetResult();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(10, LogLevel.Information, "Request {RequestId} ({ClientRequestId}) cancelled: {Reason}")]
+        public static partial void Cancelled(ILogger logger, ulong requestId, string clientRequestId, CancelReason reason);
+
+        [LoggerMessage(11, LogLevel.Information, "Request {RequestId} ({ClientRequestId}) refused with {Code}: {Message}")]
+        public static partial void Rejected(ILogger logger, ulong requestId, string clientRequestId, int code, string message);
+
+        [LoggerMessage(12, LogLevel.Error, "Request {RequestId} failed unexpectedly")]
+        public static partial void Failed(ILogger logger, ulong requestId, Exception exception);
+
+        [LoggerMessage(13, LogLevel.Information, "Stream draining ({Why}) with {Active} requests in flight")]
+        public static partial void Draining(ILogger logger, string why, int active);
+    }
+}
