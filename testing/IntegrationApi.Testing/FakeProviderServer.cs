@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace IntegrationApi.Testing;
+
+/// <summary>A rendered streaming answer: frames before the content, content frames (faults count these), terminal frames.</summary>
+public sealed record FakeStreamPlan(IReadOnlyList<string> Head, IReadOnlyList<string> Content, IReadOnlyList<string> Tail);
+
+/// <summary>
+/// A provider fake: a real Kestrel server on 127.0.0.1 port 0 that answers scripted requests in one
+/// provider's wire format and records every request, including whether the client aborted it.
+/// Scripts are chosen per request: first a rule whose text the body contains, then the queue, then
+/// <see cref="DefaultScript"/> (or <see cref="Responder"/>).
+/// </summary>
+public abstract class FakeProviderServer : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<FakeScript> _queue = new();
+    private readonly ConcurrentDictionary<string, FakeScript> _rules = new();
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private WebApplication? _app;
+
+    /// <summary>The credential the fake accepts; anything else gets the provider's 401.</summary>
+    public string ValidKey { get; set; } = "test-key";
+
+    /// <summary>Used when no rule matches and the queue is empty.</summary>
+    public FakeScript DefaultScript { get; set; } = new();
+
+    /// <summary>When set, picks the script from the request (after rules and queue); null falls back to the default.</summary>
+    public Func<RecordedRequest, FakeScript?>? Responder { get; set; }
+
+    /// <summary>The base URL to configure the adapter with, e.g. <c>http://127.0.0.1:5123/v1</c>.</summary>
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>Every request received so far, in arrival order.</summary>
+    public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
+
+    /// <summary>Uses <paramref name="script"/> for the next request no rule claims.</summary>
+    public void Enqueue(FakeScript script) => _queue.Enqueue(script);
+
+    /// <summary>Uses <paramref name="script"/> for every request whose body contains <paramref name="bodyContains"/>.</summary>
+    public void On(string bodyContains, FakeScript script) => _rules[bodyContains] = script;
+
+    /// <summary>Starts listening on a free loopback port.</summary>
+    public async Task StartAsync(int port = 0)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear(); // never pick up a host app's appsettings (its Kestrel endpoints)
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        _app = builder.Build();
+        _app.Run(HandleAsync);
+        await _app.StartAsync().ConfigureAwait(false);
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseUrl = address.TrimEnd('/') + BasePath;
+    }
+
+    /// <summary>The path prefix of the provider's API (e.g. <c>/v1</c>).</summary>
+    protected virtual string BasePath => "/v1";
+
+    /// <summary>Why the fake refuses the request before scripting (auth, missing fields), as (status, body); null accepts it.</summary>
+    protected abstract (int Status, string Body)? Reject(RecordedRequest request);
+
+    /// <summary>Whether the request asked for a streamed answer.</summary>
+    protected abstract bool IsStreaming(RecordedRequest request);
+
+    /// <summary>The provider's error body for an HTTP error.</summary>
+    protected abstract string ErrorBody(int status, FakeScript script);
+
+    /// <summary>The provider's complete (non-streaming) JSON answer.</summary>
+    protected abstract string UnaryBody(RecordedRequest request, FakeScript script);
+
+    /// <summary>The provider's streamed answer as SSE frames.</summary>
+    protected abstract FakeStreamPlan StreamPlan(RecordedRequest request, FakeScript script);
+
+    /// <summary>The provider's in-band error frame.</summary>
+    protected abstract string InBandErrorFrame(FakeScript script);
+
+    /// <summary>A frame whose data is not valid JSON.</summary>
+    protected virtual string MalformedFrame => "data: {\"id\":\"broken\",\"choices\":[{\"delta\":{\"content\":\"unterminated\n\n";
+
+    /// <summary>Response headers every answer carries (request ids, rate-limit headers).</summary>
+    protected virtual void AddResponseHeaders(HttpResponse response) { }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var aborted = context.RequestAborted;
+        string body;
+        using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8)) body = await reader.ReadToEndAsync(aborted).ConfigureAwait(false);
+        var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
+        var request = new RecordedRequest(context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "", headers, body);
+        _requests.Enqueue(request);
+        using var onAbort = aborted.Register(static r => ((RecordedRequest)r!).MarkAborted(), request);
+        try
+        {
+            AddResponseHeaders(context.Response);
+            if (Reject(request) is { } rejection)
+            {
+                await WriteJsonAsync(context, rejection.Status, rejection.Body).ConfigureAwait(false);
+                return;
+            }
+            var script = ChooseScript(request);
+            if (script.HttpStatus is { } status)
+            {
+                if (script.RetryAfter is not null) context.Response.Headers["retry-after"] = script.RetryAfter;
+                await WriteJsonAsync(context, status, ErrorBody(status, script)).ConfigureAwait(false);
+                return;
+            }
+            if (!IsStreaming(request))
+            {
+                if (script.TimeToFirstToken > TimeSpan.Zero) await Task.Delay(script.TimeToFirstToken, aborted).ConfigureAwait(false);
+                await WriteJsonAsync(context, 200, UnaryBody(request, script)).ConfigureAwait(false);
+                return;
+            }
+            await StreamAsync(context, request, script).ConfigureAwait(false);
+        }
+        catch (Exception) when (aborted.IsCancellationRequested)
+        {
+            // The client went away; Aborted is already signalled.
+        }
+        finally
+        {
+            request.MarkFinished();
+        }
+    }
+
+    private FakeScript ChooseScript(RecordedRequest request)
+    {
+        foreach (var (text, script) in _rules)
+            if (request.Body.Contains(text, StringComparison.Ordinal)) return script;
+        if (_queue.TryDequeue(out var queued)) return queued;
+        return Responder?.Invoke(request) ?? DefaultScript;
+    }
+
+    private async Task StreamAsync(HttpContext context, RecordedRequest request, FakeScript script)
+    {
+        var aborted = context.RequestAborted;
+        var plan = StreamPlan(request, script);
+        var response = context.Response;
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        await WriteFramesAsync(response, plan.Head, aborted).ConfigureAwait(false);
+
+        for (var i = 0; i <= plan.Content.Count; i++)
+        {
+            if (script.Fault != FakeFault.None && i == Math.Min(script.FaultAfterChunks, plan.Content.Count))
+            {
+                switch (script.Fault)
+                {
+                    case FakeFault.Cut:
+                        context.Abort();
+                        return;
+                    case FakeFault.Stall:
+                        await Task.Delay(Timeout.Infinite, aborted).ConfigureAwait(false);
+                        return;
+                    case FakeFault.InBandError:
+                        await WriteFramesAsync(response, [InBandErrorFrame(script)], aborted).ConfigureAwait(false);
+                        return;
+                    case FakeFault.MalformedChunk:
+                        await WriteFramesAsync(response, [MalformedFrame], aborted).ConfigureAwait(false);
+                        break;
+                    case FakeFault.MissingTerminal:
+                        if (i == plan.Content.Count) return;
+                        break;
+                }
+            }
+            if (i == plan.Content.Count) break;
+            var delay = i == 0 ? script.TimeToFirstToken : script.ChunkGap;
+            if (delay > TimeSpan.Zero) await Task.Delay(delay, aborted).ConfigureAwait(false);
+            await WriteFramesAsync(response, [plan.Content[i]], aborted).ConfigureAwait(false);
+            request.CountChunk();
+        }
+        if (script.Fault == FakeFault.MissingTerminal) return;
+        await WriteFramesAsync(response, plan.Tail, aborted).ConfigureAwait(false);
+    }
+
+    private static async Task WriteFramesAsync(HttpResponse response, IReadOnlyList<string> frames, CancellationToken ct)
+    {
+        if (frames.Count == 0) return;
+        foreach (var frame in frames) await response.Body.WriteAsync(Encoding.UTF8.GetBytes(frame), ct).ConfigureAwait(false);
+        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    private static Task WriteJsonAsync(HttpContext context, int status, string body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(body, context.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(TimeSpan.FromSeconds(2) is var t ? new CancellationTokenSource(t).Token : default).ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+        GC.SuppressFinalize(this);
+    }
+}
