@@ -152,6 +152,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
         {
             if (script.Fault != FakeFault.None && i == Math.Min(script.FaultAfterChunks, plan.Content.Count))
             {
+                if (script.FaultGate is { } gate) await gate.WaitAsync(aborted).ConfigureAwait(false);
                 switch (script.Fault)
                 {
                     case FakeFault.Cut:

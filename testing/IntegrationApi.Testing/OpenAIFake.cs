@@ -63,8 +63,11 @@ public sealed class OpenAIFake : FakeProviderServer
         return Error(script.ErrorMessage, type, code);
     }
 
-    protected override string InBandErrorFrame(FakeScript script) =>
-        "data: " + Error(script.ErrorMessage, script.ErrorType ?? "server_error", null) + "\n\n";
+    protected override string InBandErrorFrame(FakeScript script) => "data: " + (script.ErrorType switch
+    {
+        "rate_limit_exceeded" => Error(script.ErrorMessage, "tokens", "rate_limit_exceeded"),
+        var type => Error(script.ErrorMessage, type ?? "server_error", null),
+    }) + "\n\n";
 
     protected override string UnaryBody(RecordedRequest request, FakeScript script)
     {

@@ -37,6 +37,10 @@ public sealed class ChatStream(AsyncDuplexStreamingCall<Proto.ChatRequest, Proto
         throw new InvalidOperationException("the call ended before the expected response");
     }
 
+    /// <summary>Returns the first response, already read or still to come, that satisfies <paramref name="predicate"/>.</summary>
+    public async Task<Proto.ChatResponse> WaitForAsync(Func<Proto.ChatResponse, bool> predicate) =>
+        _received.FirstOrDefault(predicate) ?? await ReadUntilAsync(predicate);
+
     /// <summary>Reads until <paramref name="count"/> terminal responses arrived.</summary>
     public async Task<List<Proto.ChatResponse>> ReadTerminalsAsync(int count)
     {
