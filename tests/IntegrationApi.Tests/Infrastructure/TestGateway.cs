@@ -39,7 +39,7 @@ public sealed class TestGateway : IAsyncDisposable
     public FakeProviderServer Fake(string provider) => provider == "anthropic" ? Anthropic : OpenAI;
 
     /// <summary>Starts fakes and service; <paramref name="settings"/> overrides configuration keys (e.g. <c>Engine:IdleTimeout</c>).</summary>
-    public static async Task<TestGateway> StartAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<TestGateway> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
         var openAI = await OpenAIFake.StartNewAsync();
         var anthropic = await AnthropicFake.StartNewAsync();
@@ -62,6 +62,7 @@ public sealed class TestGateway : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(logs);
+            if (time is not null) builder.Services.AddSingleton(time);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

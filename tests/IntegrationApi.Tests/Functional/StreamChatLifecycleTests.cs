@@ -1,0 +1,108 @@
+using Grpc.Core;
+using IntegrationApi.Testing;
+using IntegrationApi.Tests.Infrastructure;
+using static IntegrationApi.Tests.Infrastructure.TestRequests;
+
+namespace IntegrationApi.Tests.Functional;
+
+/// <summary>Contract §3 items 8 and 9: server-initiated drain (shutdown, maximum age) and back-pressure.</summary>
+public sealed class StreamChatLifecycleTests
+{
+    public static IEnumerable<object[]> AllProviders => ProviderCases;
+
+    [Theory, MemberData(nameof(AllProviders))]
+    public async Task ServerShutdown_InFlightFinish_NewRequestsGet503_CallEndsOk(string provider)
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        // The in-flight request stalls after its first delta, so it is surely running when the drain begins.
+        gateway.Fake(provider).On("gated", new FakeScript { TextChunks = ["g", "h"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
+        using var stream = gateway.OpenStream(provider);
+
+        await stream.SendAsync(NewChat(provider, "gated-slow", "busy"));
+        await stream.WaitForAsync(r => r.ClientRequestId == "busy");
+        var stopping = gateway.App.StopAsync();          // fires ApplicationStopping: the stream drains
+        await stream.SendAsync(NewChat(provider, "late", "late"));
+        var late = await stream.WaitForAsync(r => r.ClientRequestId == "late" && ChatStream.IsTerminal(r));
+        Assert.Equal(503, late.Code);
+        Assert.Equal("error", late.FinishReason);
+        Assert.False(stopping.IsCompleted);
+
+        await stream.CancelAsync("busy");                 // the client may still cancel while draining
+        var busy = await stream.WaitForAsync(r => r.ClientRequestId == "busy" && ChatStream.IsTerminal(r));
+        Assert.Equal(499, busy.Code);
+        Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
+        await stopping.DefaultTimeout();
+        Assert.Single(gateway.Fake(provider).Requests);   // "late" never reached the provider
+    }
+
+    [Fact]
+    public async Task ServerShutdown_InFlightRequestCompletesNormally()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["x", "y", "z"], ChunkGap = TimeSpan.FromMilliseconds(30) };
+        using var stream = gateway.OpenStream("openai");
+
+        await stream.SendAsync(NewChat("openai", "normal", "n"));
+        await stream.WaitForAsync(r => r.ClientRequestId == "n");
+        var stopping = gateway.App.StopAsync();
+        var terminal = await stream.WaitForAsync(r => r.ClientRequestId == "n" && ChatStream.IsTerminal(r));
+        Assert.True(terminal.Success, terminal.Describe());
+        Assert.Equal("xyz", terminal.Text());
+        Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
+        await stopping.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task Drain_RequestsStillRunningAtTheDeadline_Cancelled503()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:DrainTimeout"] = "00:00:00.200" });
+        gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.Stall, FaultAfterChunks = 1 };
+        using var stream = gateway.OpenStream("openai");
+
+        await stream.SendAsync(NewChat("openai", "stuck", "s"));
+        await stream.WaitForAsync(r => r.ClientRequestId == "s");
+        var stopping = gateway.App.StopAsync();
+        var terminal = await stream.WaitForAsync(r => r.ClientRequestId == "s" && ChatStream.IsTerminal(r));
+        Assert.Equal(503, terminal.Code);
+        Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
+        await gateway.OpenAI.Requests[0].Aborted.DefaultTimeout();
+        await stopping.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task MaximumStreamAge_StreamDrainsAndEndsOk()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:00:00.300" });
+        gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a"] };
+        using var stream = gateway.OpenStream("openai");
+
+        await stream.SendAsync(NewChat("openai", "before"));
+        Assert.True((await stream.ReadUntilAsync(ChatStream.IsTerminal)).Success);
+        // Without half-closing, the server ends the call once the stream is old enough.
+        Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
+    }
+
+    [Fact]
+    public async Task SlowReader_UpstreamReadsPause_MemoryStaysBounded_NothingLost()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:ResponseBufferPerStream"] = "8" });
+        const int chunks = 6000, size = 4096; // ~24 MB of text: far more than every buffer on the way
+        var script = FakeScript.Large(chunks, size);
+        gateway.OpenAI.DefaultScript = script;
+        using var stream = gateway.OpenStream("openai");
+
+        await stream.SendAsync(NewChat("openai", "big"));
+        await stream.ReadAsync();
+        // The client reads nothing more. The fake must get stuck writing, far from the end.
+        var upstream = gateway.OpenAI.Requests[0];
+        var finishedWhileNotReading = await Task.WhenAny(upstream.Finished, Task.Delay(TimeSpan.FromSeconds(1))) == upstream.Finished;
+        var written = upstream.ChunksWritten;
+        Assert.False(finishedWhileNotReading, "the fake finished although the client read nothing: the service buffered the answer");
+        Assert.True(written < chunks / 2, $"{written} of {chunks} chunks left the fake while the client was not reading");
+
+        var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+        Assert.True(terminal.Success, terminal.Describe());
+        Assert.Equal(script.Text.Length, terminal.Text().Length);
+        Assert.Equal(script.Text, stream.DeltaText());
+    }
+}
