@@ -35,7 +35,9 @@ public sealed class AnthropicFake : FakeProviderServer
     {
         if (request.Method != "POST" || !request.Path.EndsWith("/messages", StringComparison.Ordinal))
             return (404, Error("not_found_error", "Not Found"));
-        if (request.Header("x-api-key") != ValidKey)
+        // The API takes the key as x-api-key, or as a Bearer token (OAuth; newer SDKs send keys this way too).
+        var key = request.Header("x-api-key") ?? (request.Header("authorization") is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null);
+        if (key != ValidKey)
             return (401, Error("authentication_error", "invalid x-api-key"));
         if (request.Header("anthropic-version") is null)
             return (400, Error("invalid_request_error", "anthropic-version: header is required"));

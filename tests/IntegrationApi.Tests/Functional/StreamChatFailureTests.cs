@@ -184,10 +184,12 @@ public sealed class StreamChatFailureTests
         Assert.Equal(2, gateway.Fake(provider).Requests.Count); // a delta was sent: no retry
     }
 
+    // The limits below leave room for a loaded CI machine: the follow-up healthy request on the same
+    // stream runs under the same limits.
     [Theory, MemberData(nameof(AllProviders))]
     public async Task NoFirstToken_504_UpstreamAborted(string provider)
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:TimeToFirstTokenTimeout"] = "00:00:00.200" });
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:TimeToFirstTokenTimeout"] = "00:00:01.500" });
         gateway.Fake(provider).Enqueue(new FakeScript { Fault = FakeFault.Stall, FaultAfterChunks = 0 });
         var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
         Assert.Equal(504, terminal.Code);
@@ -198,7 +200,7 @@ public sealed class StreamChatFailureTests
     [Theory, MemberData(nameof(AllProviders))]
     public async Task GapBetweenChunks_504(string provider)
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:IdleTimeout"] = "00:00:00.200" });
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:IdleTimeout"] = "00:00:01.500" });
         gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
         var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
         Assert.Equal(504, terminal.Code);
@@ -209,8 +211,8 @@ public sealed class StreamChatFailureTests
     [Theory, MemberData(nameof(AllProviders))]
     public async Task TotalTimeout_504(string provider)
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:TotalTimeout"] = "00:00:00.300" });
-        gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = Enumerable.Repeat("t", 100).ToArray(), ChunkGap = TimeSpan.FromMilliseconds(20) });
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:TotalTimeout"] = "00:00:01.500" });
+        gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = Enumerable.Repeat("t", 100).ToArray(), ChunkGap = TimeSpan.FromMilliseconds(40) });
         var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
         Assert.Equal(504, terminal.Code);
         Assert.Contains("took too long", terminal.Error.ErrorMessage);
