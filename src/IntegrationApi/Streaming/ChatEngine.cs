@@ -38,7 +38,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
             var firstTokenDeadline = time.GetTimestamp() + ToTicks(_options.TimeToFirstTokenTimeout);
             var waitingForFirstToken = true;
             using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Arm(timer, firstTokenDeadline, totalDeadline);
+            var armedForTotal = Arm(timer, firstTokenDeadline, totalDeadline); // which limit a firing timer means
             try
             {
                 await using var updates = provider.GetStreamingResponseAsync(request, timer.Token).GetAsyncEnumerator(timer.Token);
@@ -56,11 +56,11 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                         var written = onText(update.Text!, timer.Token);
                         if (!written.IsCompletedSuccessfully)
                         {
-                            Arm(timer, totalDeadline, totalDeadline);
+                            armedForTotal = Arm(timer, totalDeadline, totalDeadline);
                             await written.ConfigureAwait(false);
                         }
                     }
-                    Arm(timer, waitingForFirstToken ? firstTokenDeadline : time.GetTimestamp() + ToTicks(_options.IdleTimeout), totalDeadline);
+                    armedForTotal = Arm(timer, waitingForFirstToken ? firstTokenDeadline : time.GetTimestamp() + ToTicks(_options.IdleTimeout), totalDeadline);
                 }
                 return Finish(requestId, provider, request, builder.Build(), null, start, timeToFirstToken, attempt);
             }
@@ -70,7 +70,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
             }
             catch (Exception) when (timer.IsCancellationRequested)
             {
-                var error = time.GetTimestamp() >= totalDeadline - ToTicks(TimeSpan.FromMilliseconds(1))
+                var error = armedForTotal
                     ? ChatErrors.TimedOut("the request took too long", _options.TotalTimeout)
                     : waitingForFirstToken
                         ? ChatErrors.TimedOut("no first token", _options.TimeToFirstTokenTimeout)
@@ -127,11 +127,13 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
         return delay;
     }
 
-    private void Arm(CancellationTokenSource timer, long phaseDeadline, long totalDeadline)
+    /// <summary>Arms the timer for the nearer deadline; true when that is the total one.</summary>
+    private bool Arm(CancellationTokenSource timer, long phaseDeadline, long totalDeadline)
     {
         var remaining = Math.Min(phaseDeadline, totalDeadline) - time.GetTimestamp();
-        var ms = Math.Clamp(remaining * 1000.0 / time.TimestampFrequency, 1, int.MaxValue - 1);
+        var ms = Math.Clamp(Math.Ceiling(remaining * 1000.0 / time.TimestampFrequency), 1, int.MaxValue - 1);
         timer.CancelAfter(TimeSpan.FromMilliseconds(ms));
+        return totalDeadline <= phaseDeadline;
     }
 
     private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
