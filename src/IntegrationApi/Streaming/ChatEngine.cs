@@ -101,6 +101,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
     private ChatOutcome Finish(ulong requestId, IChatProvider provider, ChatRequest request, ChatResult? result, ChatError? error,
         long start, TimeSpan? timeToFirstToken, int attempts)
     {
+        if (error is not null) error = error with { Message = request.Credential.Redact(error.Message) };
         var outcome = new ChatOutcome(requestId, result, error, time.GetElapsedTime(start), timeToFirstToken, attempts);
         Log.Completed(logger, requestId, provider.Name, request.Model, error?.Code ?? 200,
             outcome.Elapsed.TotalMilliseconds, timeToFirstToken?.TotalMilliseconds ?? -1, attempts);
