@@ -21,8 +21,8 @@ internal sealed class ChatEndpoint(
         if (lifetime.ApplicationStopping.IsCancellationRequested)
             throw new RpcException(new Status(StatusCode.Unavailable, "the server is shutting down"));
         var requestId = ids.Next();
-        if (request.Action == Proto.ChatAction.Cancel)
-            return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(new ChatRequestException("CANCEL is only meaningful on StreamChat")));
+        if (request.Action != Proto.ChatAction.Chat)
+            return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(new ChatRequestException("action must be CHAT on unary Chat (CANCEL is for StreamChat)")));
         PreparedRequest prepared;
         try { prepared = routing.Prepare(request, serviceProvider); }
         catch (ChatRequestException ex) { return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)); }

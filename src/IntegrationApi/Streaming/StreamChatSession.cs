@@ -87,6 +87,10 @@ internal sealed partial class StreamChatSession
         {
             // Drained, or the client went away: either way nothing more is read.
         }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            _abort.Cancel();    // the connection went away before the call's token said so
+        }
         catch (Exception ex)
         {
             readFailure = ex;   // e.g. an undecodable message: the call cannot go on
@@ -112,22 +116,21 @@ internal sealed partial class StreamChatSession
         }
 
         var requestId = _ids.Next();
-        if (Volatile.Read(ref _draining) != 0) { await RejectAsync(requestId, clientId, ChatErrors.Draining()).ConfigureAwait(false); return; }
-        if (_principal.IsExpired(_time.GetUtcNow())) { await RejectAsync(requestId, clientId, ChatErrors.TokenExpired()).ConfigureAwait(false); return; }
+        var refusal =
+            request.Action != Proto.ChatAction.Chat ? ChatErrors.From(new ChatRequestException($"action {(int)request.Action} is unknown (CHAT, CANCEL)"))
+            : Volatile.Read(ref _draining) != 0 ? ChatErrors.Draining()
+            : _principal.IsExpired(_time.GetUtcNow()) ? ChatErrors.TokenExpired()
+            : null;
+        if (refusal is not null) { await RejectAsync(requestId, clientId, refusal).ConfigureAwait(false); return; }
 
-        var active = new ActiveRequest(this, requestId, clientId, request);
         if (clientId.Length == 0)
         {
-            // Untagged: one at a time, in arrival order, so responses never interleave.
+            // Untagged: one at a time, in arrival order, so responses never interleave. The lane is
+            // unbounded but counted against the queue limit; it is completed only after reading stops.
             if (!TryReserveWaitingPlace()) { await RejectAsync(requestId, clientId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream)).ConfigureAwait(false); return; }
-            _active[requestId] = active;
-            if (!_serialLane.Writer.TryWrite(active))
-            {
-                // The lane closed under us (a drain began): refuse like any request arriving while draining.
-                Interlocked.Decrement(ref _waiting);
-                _active.TryRemove(requestId, out _);
-                await RejectAsync(requestId, clientId, ChatErrors.Draining()).ConfigureAwait(false);
-            }
+            var queued = new ActiveRequest(this, requestId, clientId, request);
+            _active[requestId] = queued;
+            _serialLane.Writer.TryWrite(queued);
             return;
         }
 
@@ -135,12 +138,19 @@ internal sealed partial class StreamChatSession
         try { prepared = _routing.Prepare(request, _serviceProvider); }
         catch (ChatRequestException ex) { await RejectAsync(requestId, clientId, ChatErrors.From(ex)).ConfigureAwait(false); return; }
 
-        if (!_tagged.TryAdd(clientId, active)) { await RejectAsync(requestId, clientId, ChatErrors.DuplicateId(clientId)).ConfigureAwait(false); return; }
-        var holdsSlot = _slots.Wait(0);
-        if (!holdsSlot && !TryReserveWaitingPlace())
+        var active = new ActiveRequest(this, requestId, clientId, request);
+        ChatError? rejection = null;
+        var holdsSlot = false;
+        if (!_tagged.TryAdd(clientId, active)) rejection = ChatErrors.DuplicateId(clientId);
+        else if (!(holdsSlot = _slots.Wait(0)) && !TryReserveWaitingPlace())
         {
             _tagged.TryRemove(new(clientId, active));
-            await RejectAsync(requestId, clientId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream)).ConfigureAwait(false);
+            rejection = ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream);
+        }
+        if (rejection is not null)
+        {
+            active.Complete();
+            await RejectAsync(requestId, clientId, rejection).ConfigureAwait(false);
             return;
         }
         _active[requestId] = active;

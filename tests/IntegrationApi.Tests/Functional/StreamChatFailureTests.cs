@@ -61,6 +61,8 @@ public sealed class StreamChatFailureTests
             yield return [provider, "unsupported Any type", badAny, "model.top_p"];
             var badTool = NewChat(provider, "x"); badTool.ToolDefinitions.Add(new Proto.ToolDefinition { Type = "function" });
             yield return [provider, "tool without name", badTool, "toolDefinitions[0]"];
+            var badAction = NewChat(provider, "x"); badAction.Action = (Proto.ChatAction)7;
+            yield return [provider, "unknown action", badAction, "action 7"];
             var badUtf8 = NewChat(provider, "x"); badUtf8.Conversations[0].Contents[0].Content_ = Google.Protobuf.ByteString.CopyFrom(0xff, 0xfe);
             yield return [provider, "invalid UTF-8", badUtf8, "UTF-8"];
         }

@@ -43,6 +43,7 @@ internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOpt
 
     private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        using var sent = message;
         using var response = await ProviderHttp.SendAsync(client, message, Name, AnthropicWire.DescribeError, cancellationToken).ConfigureAwait(false);
         var updates = new List<ChatUpdate>(2);
         await foreach (var item in SseEvents.ReadAsync(response, AnthropicJsonContext.Default.AnthropicEvent, null, cancellationToken).ConfigureAwait(false))

@@ -13,6 +13,7 @@ internal static class OpenAIChatStream
     public static async IAsyncEnumerable<ChatUpdate> StreamAsync(
         HttpClient client, HttpRequestMessage request, string provider, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        using var sent = request;
         using var response = await ProviderHttp.SendAsync(client, request, provider, OpenAIChatWire.DescribeError, cancellationToken).ConfigureAwait(false);
         var updates = new List<ChatUpdate>(4);
         await foreach (var item in SseEvents.ReadAsync(response, OpenAIJsonContext.Default.OpenAIChunk, DoneMarker, cancellationToken).ConfigureAwait(false))
