@@ -94,7 +94,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
         string body;
         using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8)) body = await reader.ReadToEndAsync(aborted).ConfigureAwait(false);
         var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
-        var request = new RecordedRequest(context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "", headers, body);
+        var request = new RecordedRequest(context.Connection.Id, context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "", headers, body);
         _requests.Enqueue(request);
         using var onAbort = aborted.Register(static r => ((RecordedRequest)r!).MarkAborted(), request);
         try

@@ -9,12 +9,14 @@ public sealed class RecordedRequest
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _chunksWritten;
 
-    internal RecordedRequest(string method, string path, string query, IReadOnlyDictionary<string, string> headers, string body)
+    internal RecordedRequest(string connectionId, string method, string path, string query, IReadOnlyDictionary<string, string> headers, string body)
     {
-        (Method, Path, Query, Headers, Body) = (method, path, query, headers, body);
+        (ConnectionId, Method, Path, Query, Headers, Body) = (connectionId, method, path, query, headers, body);
         try { Json = JsonDocument.Parse(body).RootElement; } catch (JsonException) { }
     }
 
+    /// <summary>The TCP connection the request came on (reuse shows connection pooling).</summary>
+    public string ConnectionId { get; }
     public string Method { get; }
     public string Path { get; }
     public string Query { get; }
