@@ -9,7 +9,7 @@ namespace IntegrationApi.Testing;
 /// format of providers.md §1: data-only SSE, a role chunk, content and tool-call deltas by index, a finish
 /// chunk with <c>delta:{}</c>, a <c>choices:[]</c> usage chunk when <c>stream_options.include_usage</c>, <c>[DONE]</c>.
 /// </summary>
-public sealed class OpenAIFake : FakeProviderServer
+public class OpenAIFake : FakeProviderServer
 {
     private static long s_counter;
 
@@ -30,24 +30,52 @@ public sealed class OpenAIFake : FakeProviderServer
         response.Headers["x-ratelimit-reset-requests"] = "6ms";
     }
 
+    /// <summary>Whether the request carries the valid key in this API's auth header.</summary>
+    protected virtual bool IsAuthorized(RecordedRequest request) => request.Header("authorization") == "Bearer " + ValidKey;
+
+    /// <summary>The body of this API's 401.</summary>
+    protected virtual string UnauthorizedBody =>
+        Error("Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", "invalid_api_key");
+
+    /// <summary>Whether the path is this API's chat completions route.</summary>
+    protected virtual bool IsChatPath(RecordedRequest request) => request.Path.EndsWith("/chat/completions", StringComparison.Ordinal);
+
+    /// <summary>A dialect-specific refusal of the body (e.g. Mistral's unknown fields), or null.</summary>
+    protected virtual (int Status, string Body)? RejectBody(JsonElement json) => null;
+
+    /// <summary>Mistral attaches usage to the finish chunk instead of a separate, opt-in usage chunk.</summary>
+    protected virtual bool UsageOnFinishChunk => false;
+
+    /// <summary>Mistral sends each tool call whole in one delta.</summary>
+    protected virtual bool WholeToolCalls => false;
+
+    /// <summary>Extra fields of each streamed choice (Azure's content_filter_results).</summary>
+    protected virtual void DecorateChoice(JsonObject choice) { }
+
+    /// <summary>Chunks before the first one (Azure's prompt-filter chunk).</summary>
+    protected virtual IEnumerable<string> Preamble(RecordedRequest request) => [];
+
     protected override (int Status, string Body)? Reject(RecordedRequest request)
     {
-        if (request.Method != "POST" || !request.Path.EndsWith("/chat/completions", StringComparison.Ordinal))
+        if (request.Method != "POST" || !IsChatPath(request))
             return (404, Error("Invalid URL (" + request.Method + " " + request.Path + ")", "invalid_request_error", null));
-        if (request.Header("authorization") != "Bearer " + ValidKey)
-            return (401, Error("Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", "invalid_api_key"));
+        if (!IsAuthorized(request))
+            return (401, UnauthorizedBody);
         if (request.Json is not { ValueKind: JsonValueKind.Object } json)
             return (400, Error("We could not parse the JSON body of your request.", "invalid_request_error", null));
         if (!json.TryGetProperty("model", out _)) return (400, Error("you must provide a model parameter", "invalid_request_error", null));
         if (!json.TryGetProperty("messages", out var m) || m.GetArrayLength() == 0)
             return (400, Error("[] is too short - 'messages'", "invalid_request_error", null));
-        return null;
+        return RejectBody(json);
     }
 
     protected override bool IsStreaming(RecordedRequest request) =>
         request.Json?.TryGetProperty("stream", out var s) == true && s.ValueKind == JsonValueKind.True;
 
-    protected override string ErrorBody(int status, FakeScript script)
+    protected override string ErrorBody(int status, FakeScript script) => ScriptedErrorBody(status, script);
+
+    /// <summary>This API's error body for a scripted HTTP error.</summary>
+    protected virtual string ScriptedErrorBody(int status, FakeScript script)
     {
         var (type, code) = status switch
         {
@@ -95,7 +123,7 @@ public sealed class OpenAIFake : FakeProviderServer
 
     protected override FakeStreamPlan StreamPlan(RecordedRequest request, FakeScript script)
     {
-        var head = new List<string>();
+        var head = new List<string>(Preamble(request));
         var content = new List<string>();
         if (script.TextChunks.Count > 0)
             head.Add(Chunk(request, new JsonObject { ["role"] = "assistant", ["content"] = "", ["refusal"] = null }, null));
@@ -106,21 +134,24 @@ public sealed class OpenAIFake : FakeProviderServer
             var call = script.ToolCalls[i];
             var opening = new JsonObject();
             if (i == 0 && script.TextChunks.Count == 0) { opening["role"] = "assistant"; opening["content"] = null; }
-            opening["tool_calls"] = new JsonArray(new JsonObject
-            {
-                ["index"] = i, ["id"] = call.Id, ["type"] = "function",
-                ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = "" },
-            });
+            opening["tool_calls"] = new JsonArray(WholeToolCalls
+                ? new JsonObject { ["id"] = call.Id, ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = call.Arguments }, ["index"] = i }
+                : new JsonObject
+                {
+                    ["index"] = i, ["id"] = call.Id, ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = "" },
+                });
             if (i == 0 && script.TextChunks.Count == 0) opening["refusal"] = null;
             content.Add(Chunk(request, opening, null));
+            if (WholeToolCalls) continue;
             foreach (var fragment in call.ArgumentFragments)
                 content.Add(Chunk(request, new JsonObject
                 {
                     ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = i, ["function"] = new JsonObject { ["arguments"] = fragment } }),
                 }, null));
         }
-        var tail = new List<string> { Chunk(request, new JsonObject(), FinishReason(script)) };
-        if (request.Json?.TryGetProperty("stream_options", out var so) == true
+        var tail = new List<string> { Chunk(request, new JsonObject(), FinishReason(script), UsageOnFinishChunk ? Usage(script) : null) };
+        if (!UsageOnFinishChunk && request.Json?.TryGetProperty("stream_options", out var so) == true
             && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True)
         {
             var usage = Envelope(request, "chat.completion.chunk");
@@ -132,17 +163,17 @@ public sealed class OpenAIFake : FakeProviderServer
         return new FakeStreamPlan(head, content, tail);
     }
 
-    private static string Chunk(RecordedRequest request, JsonObject delta, string? finishReason)
+    private string Chunk(RecordedRequest request, JsonObject delta, string? finishReason, JsonObject? usage = null)
     {
         var chunk = Envelope(request, "chat.completion.chunk");
-        chunk["choices"] = new JsonArray(new JsonObject
-        {
-            ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finishReason,
-        });
+        var choice = new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finishReason };
+        DecorateChoice(choice);
+        chunk["choices"] = new JsonArray(choice);
+        if (usage is not null) chunk["usage"] = usage;
         return "data: " + chunk.ToJsonString() + "\n\n";
     }
 
-    private static JsonObject Envelope(RecordedRequest request, string kind) => new()
+    protected static JsonObject Envelope(RecordedRequest request, string kind) => new()
     {
         ["id"] = "chatcmpl-" + request.GetHashCode().ToString("x8"),
         ["object"] = kind,
@@ -151,7 +182,7 @@ public sealed class OpenAIFake : FakeProviderServer
         ["system_fingerprint"] = "fp_7568d46099",
     };
 
-    private static JsonObject Usage(FakeScript s) => new()
+    protected virtual JsonObject Usage(FakeScript s) => new()
     {
         ["prompt_tokens"] = s.InputTokens,
         ["completion_tokens"] = s.OutputTokens,
@@ -166,7 +197,7 @@ public sealed class OpenAIFake : FakeProviderServer
 
     private static string FinishReason(FakeScript s) => s.EffectiveFinishReason;
 
-    private static string Error(string message, string type, string? code) => new JsonObject
+    protected static string Error(string message, string? type, string? code) => new JsonObject
     {
         ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = null, ["code"] = code },
     }.ToJsonString();

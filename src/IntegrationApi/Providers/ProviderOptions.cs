@@ -5,15 +5,20 @@ namespace IntegrationApi.Providers;
 /// <summary>Settings every provider has; bound from <c>Providers:&lt;Name&gt;</c>.</summary>
 public abstract class ProviderOptions
 {
-    /// <summary>The provider API's base URL (tests point it at a loopback fake).</summary>
-    [Required, Url]
-    public string BaseUrl { get; set; } = "";
-
     /// <summary>How long an idle pooled connection to the provider is kept.</summary>
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How long a pooled connection lives before it is replaced (DNS changes).</summary>
     public TimeSpan PooledConnectionLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+}
+
+/// <summary>Settings of a provider with one fixed API endpoint.</summary>
+public abstract class EndpointProviderOptions : ProviderOptions
+{
+    /// <summary>The provider API's base URL (tests point it at a loopback fake).</summary>
+    [Required, Url]
+    public string BaseUrl { get; set; } = "";
 
     /// <summary>The base URL with a trailing slash, so relative paths append.</summary>
     public Uri BaseUri => new(BaseUrl.EndsWith('/') ? BaseUrl : BaseUrl + "/");

@@ -1,4 +1,6 @@
 using IntegrationApi.Providers.Anthropic;
+using IntegrationApi.Providers.AzureOpenAI;
+using IntegrationApi.Providers.Mistral;
 using IntegrationApi.Providers.OpenAI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -12,6 +14,8 @@ internal static class ProviderServiceCollectionExtensions
     {
         services.AddChatProvider<OpenAIProvider, OpenAIOptions>("Providers:OpenAI");
         services.AddChatProvider<AnthropicProvider, AnthropicOptions>("Providers:Anthropic");
+        services.AddChatProvider<AzureOpenAIProvider, AzureOpenAIOptions>("Providers:Azure");
+        services.AddChatProvider<MistralProvider, MistralOptions>("Providers:Mistral");
         services.TryAddSingleton<ProviderRegistry>();
         return services;
     }

@@ -16,9 +16,9 @@ public sealed class EngineGuaranteesTests
     {
         await using var gateway = await TestGateway.StartAsync();
         using var stream = gateway.OpenStream(provider);
-        await stream.SendAsync(NewChat(provider, "first"));
-        await stream.SendAsync(NewChat(provider, "second", key: "another-callers-key"));
-        await stream.SendAsync(NewChat(provider, "third"));
+        await stream.SendAsync(gateway.NewChat(provider, "first"));
+        await stream.SendAsync(gateway.NewChat(provider, "second", key: "another-callers-key"));
+        await stream.SendAsync(gateway.NewChat(provider, "third"));
         var terminals = await stream.ReadTerminalsAsync(3);
 
         Assert.Equal([200, 401, 200], terminals.Select(t => t.Code));
@@ -67,13 +67,13 @@ public sealed class EngineGuaranteesTests
             var (kind, _, code) = scripts[i % scripts.Length];
             var id = $"r{i}";
             expected[id] = code;
-            await stream.SendAsync(NewChat(provider, $"kind-{kind}-{i}", id));
+            await stream.SendAsync(gateway.NewChat(provider, $"kind-{kind}-{i}", id));
         }
-        var bad = NewChat(provider, "no model", "bad"); bad.ModelParameters.Clear();
+        var bad = gateway.NewChat(provider, "no model", "bad"); bad.ModelParameters.Clear();
         expected["bad"] = 400;
         await stream.SendAsync(bad);
-        await stream.SendAsync(NewChat(provider, "untagged")); // untagged requests mix in too
-        await stream.SendAsync(NewChat(provider, "untagged"));
+        await stream.SendAsync(gateway.NewChat(provider, "untagged")); // untagged requests mix in too
+        await stream.SendAsync(gateway.NewChat(provider, "untagged"));
 
         var terminals = new List<Proto.ChatResponse>();
         var cancelled = new HashSet<string>();

@@ -17,7 +17,7 @@ public sealed class StreamChatBasicsTests
         gateway.Fake(provider).DefaultScript = new FakeScript { TextChunks = ["Hel", "lo", " there"], InputTokens = 11, OutputTokens = 3, CachedInputTokens = 4 };
         using var stream = gateway.OpenStream(provider);
 
-        await stream.SendAsync(NewChat(provider, "hi"));
+        await stream.SendAsync(gateway.NewChat(provider, "hi"));
         var terminal = (await stream.ReadTerminalsAsync(1))[0];
         await stream.CompleteAsync();
         var status = await stream.ReadToEndAsync();
@@ -47,12 +47,12 @@ public sealed class StreamChatBasicsTests
         Assert.Equal("11", terminal.Metric("INPUT_TOKEN"));
         Assert.Equal("3", terminal.Metric("OUTPUT_TOKEN"));
         Assert.Equal("14", terminal.Metric("TOTAL_TOKEN"));
-        Assert.Equal("4", terminal.Metric("CACHED_INPUT_TOKEN"));
+        Assert.Equal(ReportsCachedTokens(provider) ? "4" : null, terminal.Metric("CACHED_INPUT_TOKEN"));
         Assert.True(long.Parse(terminal.Metric("TIME_TAKEN")!) > 0);
         Assert.True(long.Parse(terminal.Metric("TIME_TO_FIRST_TOKEN")!) > 0);
 
         var sent = Assert.Single(gateway.Fake(provider).Requests);
-        Assert.Equal("test-key", provider == "anthropic" ? sent.Header("x-api-key") : sent.Header("authorization")!["Bearer ".Length..]);
+        if (provider != "vertexai") Assert.Equal("test-key", SentKey(provider, sent)); // Vertex sends an OAuth token instead
         Assert.True(sent.Json!.Value.GetProperty("stream").GetBoolean());
     }
 
@@ -66,9 +66,9 @@ public sealed class StreamChatBasicsTests
         fake.On("third", new FakeScript { TextChunks = ["three", "!"] });
         using var stream = gateway.OpenStream(provider);
 
-        await stream.SendAsync(NewChat(provider, "first"));
-        await stream.SendAsync(NewChat(provider, "second"));
-        await stream.SendAsync(NewChat(provider, "third"));
+        await stream.SendAsync(gateway.NewChat(provider, "first"));
+        await stream.SendAsync(gateway.NewChat(provider, "second"));
+        await stream.SendAsync(gateway.NewChat(provider, "third"));
         await stream.CompleteAsync();
         Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
 
@@ -96,8 +96,8 @@ public sealed class StreamChatBasicsTests
         fake.On("fast", new FakeScript { TextChunks = ["f1", "f2", "f3"] });
         using var stream = gateway.OpenStream(provider);
 
-        await stream.SendAsync(NewChat(provider, "slow", "A"));
-        await stream.SendAsync(NewChat(provider, "fast", "B"));
+        await stream.SendAsync(gateway.NewChat(provider, "slow", "A"));
+        await stream.SendAsync(gateway.NewChat(provider, "fast", "B"));
         var fast = await stream.ReadUntilAsync(ChatStream.IsTerminal);
         Assert.Equal("B", fast.ClientRequestId);
         Assert.Equal("f1f2f3", fast.Text());

@@ -20,10 +20,10 @@ public sealed class StreamChatCancellationTests
         fake.On("other-2", new FakeScript { TextChunks = ["o", "2"] });
         using var stream = gateway.OpenStream(provider);
 
-        await stream.SendAsync(NewChat(provider, "victim", "X"));
+        await stream.SendAsync(gateway.NewChat(provider, "victim", "X"));
         await stream.ReadUntilAsync(r => r.ClientRequestId == "X");          // X's first delta: it is streaming
-        await stream.SendAsync(NewChat(provider, "other-1", "Y"));
-        await stream.SendAsync(NewChat(provider, "other-2", "Z"));
+        await stream.SendAsync(gateway.NewChat(provider, "other-1", "Y"));
+        await stream.SendAsync(gateway.NewChat(provider, "other-2", "Z"));
         await stream.CancelAsync("X");
         await stream.CancelAsync("no-such-id");                               // ignored
         var terminals = await stream.ReadTerminalsAsync(3);
@@ -52,9 +52,9 @@ public sealed class StreamChatCancellationTests
         fake.On("long", new FakeScript { TextChunks = ["l1", "l2"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
         using var stream = gateway.OpenStream(provider);
 
-        await stream.SendAsync(NewChat(provider, "long", "dup"));
+        await stream.SendAsync(gateway.NewChat(provider, "long", "dup"));
         await stream.ReadUntilAsync(r => r.ClientRequestId == "dup");
-        await stream.SendAsync(NewChat(provider, "again", "dup"));
+        await stream.SendAsync(gateway.NewChat(provider, "again", "dup"));
         var conflict = await stream.ReadUntilAsync(ChatStream.IsTerminal);
         Assert.Equal(409, conflict.Code);
         Assert.Equal("dup", conflict.ClientRequestId);
@@ -62,7 +62,7 @@ public sealed class StreamChatCancellationTests
 
         await stream.CancelAsync("dup");
         Assert.Equal(499, (await stream.ReadUntilAsync(ChatStream.IsTerminal)).Code);
-        await stream.SendAsync(NewChat(provider, "reuse", "dup"));
+        await stream.SendAsync(gateway.NewChat(provider, "reuse", "dup"));
         var reused = await stream.ReadUntilAsync(ChatStream.IsTerminal);
         Assert.True(reused.Success, reused.Describe());
         Assert.Equal(2, fake.Requests.Count); // the 409 never reached the provider
@@ -101,9 +101,9 @@ public sealed class StreamChatCancellationTests
         gateway.Fake(provider).DefaultScript = new FakeScript { TextChunks = ["a", "b", "c"], ChunkGap = TimeSpan.FromMilliseconds(10) };
         using var stream = gateway.OpenStream(provider);
 
-        await stream.SendAsync(NewChat(provider, "p1", "1"));
-        await stream.SendAsync(NewChat(provider, "p2", "2"));
-        await stream.SendAsync(NewChat(provider, "p3"));
+        await stream.SendAsync(gateway.NewChat(provider, "p1", "1"));
+        await stream.SendAsync(gateway.NewChat(provider, "p2", "2"));
+        await stream.SendAsync(gateway.NewChat(provider, "p3"));
         await stream.CompleteAsync();
         var status = await stream.ReadToEndAsync();
 
@@ -123,8 +123,8 @@ public sealed class StreamChatCancellationTests
         using var cts = new CancellationTokenSource();
         using var stream = gateway.OpenStream(provider, cancellationToken: cts.Token);
 
-        await stream.SendAsync(NewChat(provider, "one", "1"));
-        await stream.SendAsync(NewChat(provider, "two", "2"));
+        await stream.SendAsync(gateway.NewChat(provider, "one", "1"));
+        await stream.SendAsync(gateway.NewChat(provider, "two", "2"));
         await stream.WaitForAsync(r => r.ClientRequestId == "1");
         await stream.WaitForAsync(r => r.ClientRequestId == "2");
         cts.Cancel();

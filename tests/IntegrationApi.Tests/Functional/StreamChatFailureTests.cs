@@ -18,7 +18,7 @@ public sealed class StreamChatFailureTests
         await stream.SendAsync(request);
         var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
         // The stream goes on: a good request on the same stream still works.
-        await stream.SendAsync(NewChat(provider, "healthy"));
+        await stream.SendAsync(gateway.NewChat(provider, "healthy"));
         var next = await stream.ReadUntilAsync(ChatStream.IsTerminal);
         Assert.True(next.Success, next.Describe());
         await stream.CompleteAsync();
@@ -30,7 +30,7 @@ public sealed class StreamChatFailureTests
     public async Task ProviderRejectsCredential_401Terminal_StreamGoesOn(string provider)
     {
         await using var gateway = await TestGateway.StartAsync();
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi", key: "wrong-key"));
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi", key: "wrong-key"));
         Assert.False(terminal.Success);
         Assert.Equal(401, terminal.Code);
         Assert.Equal("error", terminal.FinishReason);
@@ -90,7 +90,7 @@ public sealed class StreamChatFailureTests
         fake.Enqueue(FakeScript.Error(provider == "anthropic" ? 529 : 503));
         using var stream = gateway.OpenStream(provider);
 
-        await stream.SendAsync(NewChat(provider, "hi"));
+        await stream.SendAsync(gateway.NewChat(provider, "hi"));
         var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
 
         Assert.True(terminal.Success, terminal.Describe());
@@ -103,7 +103,7 @@ public sealed class StreamChatFailureTests
     {
         await using var gateway = await TestGateway.StartAsync();
         gateway.Fake(provider).Enqueue(FakeScript.Error(429, retryAfter: "3600"));
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
         Assert.Equal(429, terminal.Code);
         Assert.Equal(2, gateway.Fake(provider).Requests.Count);
     }
@@ -124,7 +124,7 @@ public sealed class StreamChatFailureTests
     {
         await using var gateway = await TestGateway.StartAsync();
         for (var i = 0; i < 3; i++) gateway.Fake(provider).Enqueue(FakeScript.Error(500));
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
         Assert.Equal(502, terminal.Code);
         Assert.Equal(4, gateway.Fake(provider).Requests.Count); // 1 + MaxRetries(2), then the healthy one
     }
@@ -138,7 +138,7 @@ public sealed class StreamChatFailureTests
         var deltasSeen = new TaskCompletionSource();
         gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = ["a", "b", "c"], Fault = FakeFault.Cut, FaultAfterChunks = 2, FaultGate = deltasSeen.Task });
         using var stream = gateway.OpenStream(provider);
-        await stream.SendAsync(NewChat(provider, "hi"));
+        await stream.SendAsync(gateway.NewChat(provider, "hi"));
         await stream.ReadAsync();
         await stream.ReadAsync();
         deltasSeen.SetResult();
@@ -155,7 +155,7 @@ public sealed class StreamChatFailureTests
     {
         await using var gateway = await TestGateway.StartAsync();
         gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.MissingTerminal, FaultAfterChunks = 2 });
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
         Assert.Equal(502, terminal.Code);
         Assert.Contains("ended without", terminal.Error.ErrorMessage);
     }
@@ -165,7 +165,7 @@ public sealed class StreamChatFailureTests
     {
         await using var gateway = await TestGateway.StartAsync();
         gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.MalformedChunk, FaultAfterChunks = 1 });
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
         Assert.Equal(502, terminal.Code);
         Assert.Contains("not valid JSON", terminal.Error.ErrorMessage);
         Assert.Equal(2, gateway.Fake(provider).Requests.Count);
@@ -180,7 +180,7 @@ public sealed class StreamChatFailureTests
     {
         await using var gateway = await TestGateway.StartAsync();
         gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.InBandError, FaultAfterChunks = 1, ErrorType = errorType, ErrorMessage = "boom" });
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
         Assert.Equal(code, terminal.Code);
         Assert.Contains("boom", terminal.Error.ErrorMessage);
         Assert.Equal(2, gateway.Fake(provider).Requests.Count); // a delta was sent: no retry
@@ -193,7 +193,7 @@ public sealed class StreamChatFailureTests
     {
         await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:TimeToFirstTokenTimeout"] = "00:00:01.500" });
         gateway.Fake(provider).Enqueue(new FakeScript { Fault = FakeFault.Stall, FaultAfterChunks = 0 });
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
         Assert.Equal(504, terminal.Code);
         Assert.Contains("no first token", terminal.Error.ErrorMessage);
         await gateway.Fake(provider).Requests[0].Aborted.DefaultTimeout();
@@ -204,7 +204,7 @@ public sealed class StreamChatFailureTests
     {
         await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:IdleTimeout"] = "00:00:01.500" });
         gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
         Assert.Equal(504, terminal.Code);
         Assert.Contains("no chunk", terminal.Error.ErrorMessage);
         await gateway.Fake(provider).Requests[0].Aborted.DefaultTimeout();
@@ -215,7 +215,7 @@ public sealed class StreamChatFailureTests
     {
         await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:TotalTimeout"] = "00:00:01.500" });
         gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = Enumerable.Repeat("t", 100).ToArray(), ChunkGap = TimeSpan.FromMilliseconds(40) });
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, NewChat(provider, "hi"));
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
         Assert.Equal(504, terminal.Code);
         Assert.Contains("took too long", terminal.Error.ErrorMessage);
     }

@@ -18,10 +18,10 @@ public sealed class StreamChatLifecycleTests
         gateway.Fake(provider).On("gated", new FakeScript { TextChunks = ["g", "h"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
         using var stream = gateway.OpenStream(provider);
 
-        await stream.SendAsync(NewChat(provider, "gated-slow", "busy"));
+        await stream.SendAsync(gateway.NewChat(provider, "gated-slow", "busy"));
         await stream.WaitForAsync(r => r.ClientRequestId == "busy");
         var stopping = gateway.App.StopAsync();          // fires ApplicationStopping: the stream drains
-        await stream.SendAsync(NewChat(provider, "late", "late"));
+        await stream.SendAsync(gateway.NewChat(provider, "late", "late"));
         var late = await stream.WaitForAsync(r => r.ClientRequestId == "late" && ChatStream.IsTerminal(r));
         Assert.Equal(503, late.Code);
         Assert.Equal("error", late.FinishReason);

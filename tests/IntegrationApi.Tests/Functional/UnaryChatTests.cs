@@ -14,7 +14,7 @@ public sealed class UnaryChatTests
     {
         await using var gateway = await TestGateway.StartAsync();
         gateway.Fake(provider).DefaultScript = new FakeScript { TextChunks = ["It is", " sunny."], InputTokens = 20, OutputTokens = 4, FinishReason = "length" };
-        var request = NewChat(provider, "weather?", "u1");
+        var request = gateway.NewChat(provider, "weather?", "u1");
 
         var response = await gateway.ChatAsync(provider, request);
 
@@ -36,7 +36,7 @@ public sealed class UnaryChatTests
     public async Task Chat_ProviderFailure_OkCallWithErrorBody(string provider)
     {
         await using var gateway = await TestGateway.StartAsync();
-        var response = await gateway.ChatAsync(provider, NewChat(provider, "hi", key: "bad"));
+        var response = await gateway.ChatAsync(provider, gateway.NewChat(provider, "hi", key: "bad"));
         Assert.False(response.Success);
         Assert.Equal(401, response.Code);
         Assert.Equal("error", response.FinishReason);
@@ -49,7 +49,7 @@ public sealed class UnaryChatTests
     public async Task Chat_InvalidRequest_OkCallWith400Body(string provider)
     {
         await using var gateway = await TestGateway.StartAsync();
-        var request = NewChat(provider, "hi");
+        var request = gateway.NewChat(provider, "hi");
         request.Conversations.Clear();
         var response = await gateway.ChatAsync(provider, request);
         Assert.Equal(400, response.Code);

@@ -20,15 +20,17 @@ public sealed class TestGateway : IAsyncDisposable
     public const string JwtSecret = "test-jwt-secret-that-is-long-enough-0123456789";
     public const string ApiKey = "rpd-prj-test-api-key";
 
-    private TestGateway(WebApplication app, OpenAIFake openAI, AnthropicFake anthropic, CapturingLoggerProvider logs, string address)
+    private readonly IReadOnlyDictionary<string, FakeProviderServer> _fakes;
+
+    private TestGateway(WebApplication app, IReadOnlyDictionary<string, FakeProviderServer> fakes, CapturingLoggerProvider logs, string address)
     {
-        (App, OpenAI, Anthropic, Logs) = (app, openAI, anthropic, logs);
+        (App, _fakes, Logs) = (app, fakes, logs);
         Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 64 * 1024 * 1024 });
     }
 
     public WebApplication App { get; }
-    public OpenAIFake OpenAI { get; }
-    public AnthropicFake Anthropic { get; }
+    public OpenAIFake OpenAI => (OpenAIFake)_fakes["openai"];
+    public AnthropicFake Anthropic => (AnthropicFake)_fakes["anthropic"];
     public CapturingLoggerProvider Logs { get; }
     public GrpcChannel Channel { get; }
 
@@ -36,19 +38,35 @@ public sealed class TestGateway : IAsyncDisposable
     public bool AllowErrorLogs { get; set; }
 
     /// <summary>The fake behind <paramref name="provider"/>.</summary>
-    public FakeProviderServer Fake(string provider) => provider == "anthropic" ? Anthropic : OpenAI;
+    public FakeProviderServer Fake(string provider) => _fakes[provider];
+
+    /// <summary>A one-turn chat request carrying the credential shape <paramref name="provider"/> takes, pointed at its fake.</summary>
+    public Proto.ChatRequest NewChat(string provider, string prompt, string clientRequestId = "", string key = "test-key")
+    {
+        var request = TestRequests.NewChat(provider, prompt, clientRequestId, key);
+        request.Credential = TestRequests.Credential(provider, key, _fakes[provider]);
+        return request;
+    }
 
     /// <summary>Starts fakes and service; <paramref name="settings"/> overrides configuration keys (e.g. <c>Engine:IdleTimeout</c>).</summary>
     public static async Task<TestGateway> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
-        var openAI = await OpenAIFake.StartNewAsync();
-        var anthropic = await AnthropicFake.StartNewAsync();
+        var fakes = new Dictionary<string, FakeProviderServer>
+        {
+            ["openai"] = new OpenAIFake(),
+            ["anthropic"] = new AnthropicFake(),
+            ["azure"] = new AzureOpenAIFake(),
+            ["mistral"] = new MistralFake(),
+        };
+        await Task.WhenAll(fakes.Values.Select(f => f.StartAsync()));
         var logs = new CapturingLoggerProvider();
         var config = new Dictionary<string, string?>
         {
             ["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0",
-            ["Providers:OpenAI:BaseUrl"] = openAI.BaseUrl,
-            ["Providers:Anthropic:BaseUrl"] = anthropic.BaseUrl,
+            ["Providers:OpenAI:BaseUrl"] = fakes["openai"].BaseUrl,
+            ["Providers:Anthropic:BaseUrl"] = fakes["anthropic"].BaseUrl,
+            ["Providers:Mistral:BaseUrl"] = fakes["mistral"].BaseUrl,
+            ["Providers:Azure:AllowLoopbackEndpoints"] = "true",
             ["Auth:JwtSecret"] = JwtSecret,
             ["Auth:ApiKeys:0:Sha256"] = CallerAuthenticator.HashKey(ApiKey["rpd-prj-".Length..]),
             ["Auth:ApiKeys:0:OrganizationId"] = "7",
@@ -66,7 +84,7 @@ public sealed class TestGateway : IAsyncDisposable
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestGateway(app, openAI, anthropic, logs, address);
+        return new TestGateway(app, fakes, logs, address);
     }
 
     /// <summary>Call metadata carrying a valid service JWT.</summary>
@@ -81,28 +99,45 @@ public sealed class TestGateway : IAsyncDisposable
     public ChatStream OpenStream(string? provider, Grpc.Core.Metadata? headers = null, CancellationToken cancellationToken = default)
     {
         headers ??= AuthHeaders();
-        var call = provider switch
+        var call = new Grpc.Core.CallOptions(headers, cancellationToken: cancellationToken);
+        return new ChatStream(provider switch
         {
-            "openai" => OpenAIClient.StreamChat(headers, cancellationToken: cancellationToken),
-            "anthropic" => AnthropicClient.StreamChat(headers, cancellationToken: cancellationToken),
-            _ => LlmClient.StreamChat(headers, cancellationToken: cancellationToken),
-        };
-        return new ChatStream(call);
+            "openai" => OpenAIClient.StreamChat(call),
+            "anthropic" => AnthropicClient.StreamChat(call),
+            "azure" => new Proto.AzureService.AzureServiceClient(Channel).StreamChat(call),
+            "gemini" => new Proto.GeminiService.GeminiServiceClient(Channel).StreamChat(call),
+            "vertexai" => new Proto.VertexAiService.VertexAiServiceClient(Channel).StreamChat(call),
+            "cohere" => new Proto.CohereService.CohereServiceClient(Channel).StreamChat(call),
+            "mistral" => new Proto.MistralService.MistralServiceClient(Channel).StreamChat(call),
+            "replicate" => new Proto.ReplicateService.ReplicateServiceClient(Channel).StreamChat(call),
+            _ => LlmClient.StreamChat(call),
+        });
     }
 
     /// <summary>Unary Chat on the service of <paramref name="provider"/>.</summary>
-    public Task<Proto.ChatResponse> ChatAsync(string provider, Proto.ChatRequest request, Grpc.Core.Metadata? headers = null) =>
-        (provider == "anthropic"
-            ? AnthropicClient.ChatAsync(request, headers ?? AuthHeaders())
-            : OpenAIClient.ChatAsync(request, headers ?? AuthHeaders())).ResponseAsync;
+    public Task<Proto.ChatResponse> ChatAsync(string provider, Proto.ChatRequest request, Grpc.Core.Metadata? headers = null)
+    {
+        var call = new Grpc.Core.CallOptions(headers ?? AuthHeaders());
+        return (provider switch
+        {
+            "openai" => OpenAIClient.ChatAsync(request, call),
+            "anthropic" => AnthropicClient.ChatAsync(request, call),
+            "azure" => new Proto.AzureService.AzureServiceClient(Channel).ChatAsync(request, call),
+            "gemini" => new Proto.GeminiService.GeminiServiceClient(Channel).ChatAsync(request, call),
+            "vertexai" => new Proto.VertexAiService.VertexAiServiceClient(Channel).ChatAsync(request, call),
+            "cohere" => new Proto.CohereService.CohereServiceClient(Channel).ChatAsync(request, call),
+            "mistral" => new Proto.MistralService.MistralServiceClient(Channel).ChatAsync(request, call),
+            "replicate" => new Proto.ReplicateService.ReplicateServiceClient(Channel).ChatAsync(request, call),
+            _ => LlmClient.ChatAsync(request, call),
+        }).ResponseAsync;
+    }
 
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();
         using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5))) await App.StopAsync(stop.Token);
         await App.DisposeAsync();
-        await OpenAI.DisposeAsync();
-        await Anthropic.DisposeAsync();
+        foreach (var fake in _fakes.Values) await fake.DisposeAsync();
         if (!AllowErrorLogs)
         {
             var errors = Logs.Entries.Where(e => e.Level >= LogLevel.Error).Select(e => e.Category + ": " + e.Message).ToArray();

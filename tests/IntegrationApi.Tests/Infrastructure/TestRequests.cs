@@ -8,9 +8,24 @@ namespace IntegrationApi.Tests.Infrastructure;
 /// <summary>Builds requests the way a client of the original contract does.</summary>
 public static class TestRequests
 {
-    public static readonly IReadOnlyList<object[]> ProviderCases = [["openai"], ["anthropic"]];
+    /// <summary>The providers whose adapters exist; every conformance test runs for each.</summary>
+    public static readonly IReadOnlyList<string> Providers = ["openai", "anthropic", "azure", "mistral"];
 
-    public static string DefaultModel(string provider) => provider == "anthropic" ? "claude-sonnet-4-5" : "gpt-4o-mini";
+    public static readonly IReadOnlyList<object[]> ProviderCases = Providers.Select(p => new object[] { p }).ToArray();
+
+    /// <summary>Providers with tool calling.</summary>
+    public static readonly IReadOnlyList<object[]> ToolProviderCases = Providers.Where(p => p != "replicate").Select(p => new object[] { p }).ToArray();
+
+    public static string DefaultModel(string provider) => provider switch
+    {
+        "anthropic" => "claude-sonnet-4-5",
+        "mistral" => "mistral-small-latest",
+        "gemini" or "vertexai" => "gemini-2.5-flash",
+        "cohere" => "command-a-03-2025",
+        "replicate" => "meta/meta-llama-3-8b-instruct",
+        "azure" => "my-gpt4o-deployment",
+        _ => "gpt-4o-mini",
+    };
 
     /// <summary>A one-turn chat request with credential <c>{key}</c> and <c>model.name</c>.</summary>
     public static Proto.ChatRequest NewChat(string provider, string prompt, string clientRequestId = "", string key = "test-key")
@@ -29,6 +44,29 @@ public static class TestRequests
     {
         Id = 42,
         Value = new Struct { Fields = { ["key"] = Value.ForString(key) } },
+    };
+
+    /// <summary>Providers whose usage reports cached input tokens.</summary>
+    public static bool ReportsCachedTokens(string provider) => provider is "openai" or "anthropic" or "azure" or "gemini" or "vertexai";
+
+    /// <summary>The credential the fake saw, read from the provider's own auth header.</summary>
+    public static string? SentKey(string provider, IntegrationApi.Testing.RecordedRequest request) => provider switch
+    {
+        "anthropic" => request.Header("x-api-key"),
+        "azure" => request.Header("api-key"),
+        "gemini" => request.Header("x-goog-api-key"),
+        _ => request.Header("authorization") is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null,
+    };
+
+    /// <summary>The credential shape each provider takes (original-system.md §3.1), pointed at <paramref name="fake"/>.</summary>
+    public static Proto.Credential Credential(string provider, string key, IntegrationApi.Testing.FakeProviderServer fake) => provider switch
+    {
+        "azure" => new Proto.Credential
+        {
+            Id = 42,
+            Value = new Struct { Fields = { ["subscription_key"] = Value.ForString(key), ["endpoint"] = Value.ForString(fake.BaseUrl) } },
+        },
+        _ => Credential(key),
     };
 
     public static Message Message(string role, string text) => new()

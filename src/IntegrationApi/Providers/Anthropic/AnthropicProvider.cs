@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace IntegrationApi.Providers.Anthropic;
 
 /// <summary>Settings for Anthropic (<c>Providers:Anthropic</c>).</summary>
-public sealed class AnthropicOptions : ProviderOptions
+public sealed class AnthropicOptions : EndpointProviderOptions
 {
     public AnthropicOptions() => BaseUrl = "https://api.anthropic.com/v1";
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace IntegrationApi.Providers.OpenAI;
 
 /// <summary>Settings for OpenAI (<c>Providers:OpenAI</c>).</summary>
-public sealed class OpenAIOptions : ProviderOptions
+public sealed class OpenAIOptions : EndpointProviderOptions
 {
     public OpenAIOptions() => BaseUrl = "https://api.openai.com/v1";
 }

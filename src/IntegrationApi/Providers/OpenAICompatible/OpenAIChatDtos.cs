@@ -18,6 +18,7 @@ internal sealed record OpenAIChatRequest
     [JsonPropertyName("max_completion_tokens")] public long? MaxCompletionTokens { get; init; }
     [JsonPropertyName("stop")] public IReadOnlyList<string>? Stop { get; init; }
     [JsonPropertyName("seed")] public long? Seed { get; init; }
+    [JsonPropertyName("random_seed")] public long? RandomSeed { get; init; }
     [JsonPropertyName("user")] public string? User { get; init; }
     [JsonPropertyName("reasoning_effort")] public string? ReasoningEffort { get; init; }
     [JsonPropertyName("service_tier")] public string? ServiceTier { get; init; }

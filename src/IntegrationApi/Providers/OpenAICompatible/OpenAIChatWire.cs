@@ -6,9 +6,11 @@ namespace IntegrationApi.Providers.OpenAICompatible;
 /// <summary>Pure translation between our chat types and the Chat Completions wire format.</summary>
 internal static class OpenAIChatWire
 {
-    /// <summary>Builds the streaming request body. <paramref name="maxTokensField"/> picks the dialect's token-limit field.</summary>
-    public static OpenAIChatRequest ToChatRequest(ChatRequest request, MaxTokensField maxTokensField = MaxTokensField.MaxCompletionTokens)
+    /// <summary>Builds the streaming request body in the given dialect (OpenAI by default).</summary>
+    public static OpenAIChatRequest ToChatRequest(ChatRequest request, OpenAIDialect? dialect = null)
     {
+        var d = dialect ?? OpenAIDialect.OpenAI;
+        var maxTokensField = d.MaxTokens;
         var p = request.Parameters;
         var model = request.Model ?? throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is required");
         var maxTokens = p.GetInt64(ModelParameters.MaxCompletionTokens) ?? p.GetInt64(ModelParameters.MaxTokens);
@@ -19,19 +21,20 @@ internal static class OpenAIChatWire
             Model = model,
             Messages = ToMessages(request.Messages),
             Stream = true,
-            StreamOptions = new OpenAIStreamOptions(IncludeUsage: true),
+            StreamOptions = d.AsksForUsage ? new OpenAIStreamOptions(IncludeUsage: true) : null,
             Temperature = p.GetDouble(ModelParameters.Temperature),
             TopP = p.GetDouble(ModelParameters.TopP),
             MaxTokens = maxTokensField == MaxTokensField.MaxTokens ? maxTokens : null,
             MaxCompletionTokens = maxTokensField == MaxTokensField.MaxCompletionTokens ? maxTokens : null,
             Stop = p.GetList(ModelParameters.Stop),
-            Seed = p.GetInt64(ModelParameters.Seed),
-            User = p.GetString(ModelParameters.User),
+            Seed = d.SeedIsRandomSeed ? null : p.GetInt64(ModelParameters.Seed),
+            RandomSeed = d.SeedIsRandomSeed ? p.GetInt64(ModelParameters.Seed) : null,
+            User = d.OpenAIOnlyFields ? p.GetString(ModelParameters.User) : null,
             ReasoningEffort = p.GetString(ModelParameters.ReasoningEffort),
-            ServiceTier = p.GetString(ModelParameters.ServiceTier),
-            Logprobs = topLogprobs is null ? null : true,
-            TopLogprobs = topLogprobs,
-            Metadata = p.GetObject(ModelParameters.Metadata),
+            ServiceTier = d.OpenAIOnlyFields ? p.GetString(ModelParameters.ServiceTier) : null,
+            Logprobs = d.OpenAIOnlyFields && topLogprobs is not null ? true : null,
+            TopLogprobs = d.OpenAIOnlyFields ? topLogprobs : null,
+            Metadata = d.OpenAIOnlyFields ? p.GetObject(ModelParameters.Metadata) : null,
             FrequencyPenalty = p.GetDouble(ModelParameters.FrequencyPenalty),
             PresencePenalty = p.GetDouble(ModelParameters.PresencePenalty),
             Tools = tools,
@@ -119,7 +122,12 @@ internal static class OpenAIChatWire
                     foreach (var c in calls)
                         updates.Add(ChatUpdate.FromToolCall(c.Index ?? 0, NullIfEmpty(c.Id), NullIfEmpty(c.Function?.Name), c.Function?.Arguments));
             }
-            if (choice.FinishReason is { Length: > 0 } reason) updates.Add(ChatUpdate.Finished(FromFinishReason(reason)));
+            if (choice.FinishReason is { Length: > 0 } reason)
+            {
+                // Mistral may end a stream with finish_reason "error": a failure, not an answer.
+                if (reason == "error") throw new ProviderException(ProviderErrorKind.UpstreamError, provider, $"{provider} ended the answer with finish_reason \"error\"", retryable: false);
+                updates.Add(ChatUpdate.Finished(FromFinishReason(reason)));
+            }
         }
         if (chunk.Usage is { } usage) updates.Add(ChatUpdate.FromUsage(FromUsage(usage)));
     }
@@ -127,7 +135,7 @@ internal static class OpenAIChatWire
     public static ChatFinishReason FromFinishReason(string reason) => reason switch
     {
         "stop" => ChatFinishReason.Stop,
-        "length" => ChatFinishReason.Length,
+        "length" or "model_length" => ChatFinishReason.Length,
         "tool_calls" or "function_call" => ChatFinishReason.ToolCalls,
         "content_filter" => ChatFinishReason.ContentFilter,
         _ => new ChatFinishReason(reason),
@@ -175,3 +183,15 @@ internal static class OpenAIChatWire
 
 /// <summary>Which field carries the token limit in a dialect.</summary>
 internal enum MaxTokensField { MaxTokens, MaxCompletionTokens }
+
+/// <summary>How an OpenAI-compatible API differs from OpenAI's own Chat Completions.</summary>
+/// <param name="MaxTokens">The token-limit field.</param>
+/// <param name="AsksForUsage">Send <c>stream_options.include_usage</c> (Mistral rejects it and reports usage unasked).</param>
+/// <param name="SeedIsRandomSeed">The seed goes in <c>random_seed</c> (Mistral).</param>
+/// <param name="OpenAIOnlyFields">Send <c>user</c>, <c>service_tier</c>, <c>logprobs</c>, <c>metadata</c>.</param>
+internal sealed record OpenAIDialect(MaxTokensField MaxTokens, bool AsksForUsage, bool SeedIsRandomSeed, bool OpenAIOnlyFields)
+{
+    public static OpenAIDialect OpenAI { get; } = new(MaxTokensField.MaxCompletionTokens, AsksForUsage: true, SeedIsRandomSeed: false, OpenAIOnlyFields: true);
+    public static OpenAIDialect Azure { get; } = OpenAI;
+    public static OpenAIDialect Mistral { get; } = new(MaxTokensField.MaxTokens, AsksForUsage: false, SeedIsRandomSeed: true, OpenAIOnlyFields: false);
+}
