@@ -88,8 +88,15 @@ public abstract class FakeProviderServer : IAsyncDisposable
     /// <summary>Response headers every answer carries (request ids, rate-limit headers).</summary>
     protected virtual void AddResponseHeaders(HttpResponse response) { }
 
+    /// <summary>Whether a scripted retry delay goes in a <c>retry-after</c> header (Google puts it in the body instead).</summary>
+    protected virtual bool RetryAfterInHeader => true;
+
+    /// <summary>Handles a side route that is not a provider call (e.g. an OAuth token endpoint); true when handled.</summary>
+    protected virtual Task<bool> TryHandleSideRouteAsync(HttpContext context) => Task.FromResult(false);
+
     private async Task HandleAsync(HttpContext context)
     {
+        if (await TryHandleSideRouteAsync(context).ConfigureAwait(false)) return;
         var aborted = context.RequestAborted;
         string body;
         using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8)) body = await reader.ReadToEndAsync(aborted).ConfigureAwait(false);
@@ -108,7 +115,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
             var script = ChooseScript(request);
             if (script.HttpStatus is { } status)
             {
-                if (script.RetryAfter is not null) context.Response.Headers["retry-after"] = script.RetryAfter;
+                if (script.RetryAfter is not null && RetryAfterInHeader) context.Response.Headers["retry-after"] = script.RetryAfter;
                 await WriteJsonAsync(context, status, ErrorBody(status, script)).ConfigureAwait(false);
                 return;
             }

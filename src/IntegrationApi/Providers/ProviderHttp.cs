@@ -38,8 +38,8 @@ internal static class ProviderHttp
             var described = describeError(body);
             var message = $"{provider} returned HTTP {status}: {described.Message ?? Truncate(body)}";
             if (RequestId(response) is { } id) message += $" (request id {id})";
-            throw new ProviderException(KindOf(response.StatusCode), provider, message, status,
-                RetryAfter(response.Headers), retryable: !described.NotRetryable);
+            throw new ProviderException(described.Kind ?? KindOf(response.StatusCode), provider, message, status,
+                RetryAfter(response.Headers) ?? described.RetryAfter, retryable: !described.NotRetryable);
         }
     }
 
@@ -91,5 +91,9 @@ internal static class ProviderHttp
     private static string Truncate(string body) => body.Length == 0 ? "(empty body)" : body.Length > 300 ? body[..300] + "…" : body;
 }
 
-/// <summary>What a provider's error body says: its message, and whether retrying is pointless (e.g. a quota).</summary>
-internal readonly record struct ProviderErrorDescription(string? Message, bool NotRetryable = false);
+/// <summary>
+/// What a provider's error body says: its message; whether retrying is pointless (e.g. a quota); a kind
+/// the status alone would get wrong (Gemini's bad key is a 400); a retry delay given in the body.
+/// </summary>
+internal readonly record struct ProviderErrorDescription(
+    string? Message, bool NotRetryable = false, ProviderErrorKind? Kind = null, TimeSpan? RetryAfter = null);

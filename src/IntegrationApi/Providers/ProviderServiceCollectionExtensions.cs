@@ -1,5 +1,7 @@
 using IntegrationApi.Providers.Anthropic;
 using IntegrationApi.Providers.AzureOpenAI;
+using IntegrationApi.Providers.Gemini;
+using IntegrationApi.Providers.VertexAI;
 using IntegrationApi.Providers.Mistral;
 using IntegrationApi.Providers.OpenAI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -16,6 +18,9 @@ internal static class ProviderServiceCollectionExtensions
         services.AddChatProvider<AnthropicProvider, AnthropicOptions>("Providers:Anthropic");
         services.AddChatProvider<AzureOpenAIProvider, AzureOpenAIOptions>("Providers:Azure");
         services.AddChatProvider<MistralProvider, MistralOptions>("Providers:Mistral");
+        services.AddChatProvider<GeminiProvider, GeminiOptions>("Providers:Gemini");
+        services.AddChatProvider<VertexAIProvider, VertexAIOptions>("Providers:VertexAI");
+        services.TryAddSingleton<VertexTokenSource>();
         services.TryAddSingleton<ProviderRegistry>();
         return services;
     }

@@ -23,7 +23,7 @@ public sealed class EngineGuaranteesTests
 
         Assert.Equal([200, 401, 200], terminals.Select(t => t.Code));
         var requests = gateway.Fake(provider).Requests;
-        Assert.Equal(3, requests.Count);
+        Assert.Equal(provider == "vertexai" ? 2 : 3, requests.Count); // Vertex: the bad key fails at the token exchange
         Assert.Single(requests.Select(r => r.ConnectionId).Distinct()); // one connection, three credentials
     }
 

@@ -30,7 +30,7 @@ public sealed class LlmServiceTests
     [Theory]
     [InlineData("", "providerName is required")]
     [InlineData("bedrock", "unknown")]
-    [InlineData("gemini", "not available")]
+    [InlineData("replicate", "not available")]
     public async Task BadProviderName_400_StreamGoesOn(string name, string message)
     {
         await using var gateway = await TestGateway.StartAsync();
@@ -50,7 +50,7 @@ public sealed class LlmServiceTests
     public async Task ServiceOfAProviderWithoutAdapter_Unimplemented()
     {
         await using var gateway = await TestGateway.StartAsync();
-        var client = new Contracts.GeminiService.GeminiServiceClient(gateway.Channel);
+        var client = new Contracts.ReplicateService.ReplicateServiceClient(gateway.Channel);
         var error = await Assert.ThrowsAsync<RpcException>(() => client.ChatAsync(NewChat("openai", "hi"), TestGateway.AuthHeaders()).ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
         var verify = await Assert.ThrowsAsync<RpcException>(() => gateway.OpenAIClient.VerifyCredentialAsync(

@@ -57,6 +57,8 @@ public sealed class TestGateway : IAsyncDisposable
             ["anthropic"] = new AnthropicFake(),
             ["azure"] = new AzureOpenAIFake(),
             ["mistral"] = new MistralFake(),
+            ["gemini"] = new GeminiFake(),
+            ["vertexai"] = new VertexAIFake(),
         };
         await Task.WhenAll(fakes.Values.Select(f => f.StartAsync()));
         var logs = new CapturingLoggerProvider();
@@ -66,6 +68,8 @@ public sealed class TestGateway : IAsyncDisposable
             ["Providers:OpenAI:BaseUrl"] = fakes["openai"].BaseUrl,
             ["Providers:Anthropic:BaseUrl"] = fakes["anthropic"].BaseUrl,
             ["Providers:Mistral:BaseUrl"] = fakes["mistral"].BaseUrl,
+            ["Providers:Gemini:BaseUrl"] = fakes["gemini"].BaseUrl,
+            ["Providers:VertexAI:BaseUrl"] = fakes["vertexai"].BaseUrl,
             ["Providers:Azure:AllowLoopbackEndpoints"] = "true",
             ["Auth:JwtSecret"] = JwtSecret,
             ["Auth:ApiKeys:0:Sha256"] = CallerAuthenticator.HashKey(ApiKey["rpd-prj-".Length..]),

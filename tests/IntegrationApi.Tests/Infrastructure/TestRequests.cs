@@ -9,7 +9,10 @@ namespace IntegrationApi.Tests.Infrastructure;
 public static class TestRequests
 {
     /// <summary>The providers whose adapters exist; every conformance test runs for each.</summary>
-    public static readonly IReadOnlyList<string> Providers = ["openai", "anthropic", "azure", "mistral"];
+    public static readonly IReadOnlyList<string> Providers = ["openai", "anthropic", "azure", "mistral", "gemini", "vertexai"];
+
+    /// <summary>One RSA key for every test service account (generating one per test would cost ~100 ms).</summary>
+    private static readonly Lazy<string> ServiceAccountPrivateKey = new(() => System.Security.Cryptography.RSA.Create(2048).ExportPkcs8PrivateKeyPem());
 
     public static readonly IReadOnlyList<object[]> ProviderCases = Providers.Select(p => new object[] { p }).ToArray();
 
@@ -65,6 +68,19 @@ public static class TestRequests
         {
             Id = 42,
             Value = new Struct { Fields = { ["subscription_key"] = Value.ForString(key), ["endpoint"] = Value.ForString(fake.BaseUrl) } },
+        },
+        "vertexai" => new Proto.Credential
+        {
+            Id = 42,
+            Value = new Struct
+            {
+                Fields =
+                {
+                    ["project_id"] = Value.ForString("test-project"),
+                    ["region"] = Value.ForString("us-central1"),
+                    ["service_account_key"] = Value.ForString(((IntegrationApi.Testing.VertexAIFake)fake).ServiceAccountJson(key, ServiceAccountPrivateKey.Value)),
+                },
+            },
         },
         _ => Credential(key),
     };

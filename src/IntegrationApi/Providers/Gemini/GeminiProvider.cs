@@ -1,0 +1,28 @@
+using IntegrationApi.Chat;
+using IntegrationApi.Providers.GoogleGenAI;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationApi.Providers.Gemini;
+
+/// <summary>Settings for the Gemini API (<c>Providers:Gemini</c>).</summary>
+public sealed class GeminiOptions : EndpointProviderOptions
+{
+    public GeminiOptions() => BaseUrl = "https://generativelanguage.googleapis.com/v1beta";
+}
+
+/// <summary>The Gemini API: <c>models/{model}:streamGenerateContent?alt=sse</c> with <c>x-goog-api-key</c> from <c>credential.key</c>.</summary>
+internal sealed class GeminiProvider(HttpClient client, IOptions<GeminiOptions> options) : IChatProvider
+{
+    private readonly Uri _base = options.Value.BaseUri;
+
+    public string Name => ProviderNames.Gemini;
+
+    public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
+    {
+        var body = GoogleWire.ToGenerateContentRequest(request);
+        var url = new Uri(_base, $"models/{Uri.EscapeDataString(GoogleWire.Model(request))}:streamGenerateContent?alt=sse");
+        var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = GoogleStream.ToContent(body) };
+        message.Headers.Add("x-goog-api-key", request.Credential.Require("key"));
+        return GoogleStream.StreamAsync(client, message, Name, cancellationToken);
+    }
+}

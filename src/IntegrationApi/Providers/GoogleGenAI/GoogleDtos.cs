@@ -1,0 +1,120 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace IntegrationApi.Providers.GoogleGenAI;
+
+// Wire shapes of generateContent (providers.md §3, §4), shared by the Gemini API and Vertex AI.
+
+internal sealed record GoogleRequest
+{
+    [JsonPropertyName("contents")] public required IReadOnlyList<GoogleContent> Contents { get; init; }
+    [JsonPropertyName("systemInstruction")] public GoogleContent? SystemInstruction { get; init; }
+    [JsonPropertyName("tools")] public IReadOnlyList<GoogleTool>? Tools { get; init; }
+    [JsonPropertyName("toolConfig")] public GoogleToolConfig? ToolConfig { get; init; }
+    [JsonPropertyName("generationConfig")] public GoogleGenerationConfig? GenerationConfig { get; init; }
+}
+
+internal sealed record GoogleContent(
+    [property: JsonPropertyName("role")] string? Role,
+    [property: JsonPropertyName("parts")] IReadOnlyList<GooglePart>? Parts);
+
+internal sealed record GooglePart
+{
+    [JsonPropertyName("text")] public string? Text { get; init; }
+    [JsonPropertyName("thought")] public bool? Thought { get; init; }
+    [JsonPropertyName("inlineData")] public GoogleBlob? InlineData { get; init; }
+    [JsonPropertyName("fileData")] public GoogleFileData? FileData { get; init; }
+    [JsonPropertyName("functionCall")] public GoogleFunctionCall? FunctionCall { get; init; }
+    [JsonPropertyName("functionResponse")] public GoogleFunctionResponse? FunctionResponse { get; init; }
+}
+
+internal sealed record GoogleBlob([property: JsonPropertyName("mimeType")] string MimeType, [property: JsonPropertyName("data")] string Data);
+
+internal sealed record GoogleFileData([property: JsonPropertyName("mimeType")] string MimeType, [property: JsonPropertyName("fileUri")] string FileUri);
+
+internal sealed record GoogleFunctionCall
+{
+    [JsonPropertyName("id")] public string? Id { get; init; }
+    [JsonPropertyName("name")] public string? Name { get; init; }
+    [JsonPropertyName("args")] public JsonElement? Args { get; init; }
+}
+
+internal sealed record GoogleFunctionResponse
+{
+    [JsonPropertyName("id")] public string? Id { get; init; }
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("response")] public required JsonElement Response { get; init; }
+}
+
+internal sealed record GoogleTool([property: JsonPropertyName("functionDeclarations")] IReadOnlyList<GoogleFunctionDeclaration> FunctionDeclarations);
+
+internal sealed record GoogleFunctionDeclaration(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("description")] string? Description,
+    [property: JsonPropertyName("parameters")] JsonElement Parameters);
+
+internal sealed record GoogleToolConfig([property: JsonPropertyName("functionCallingConfig")] GoogleFunctionCallingConfig FunctionCallingConfig);
+
+internal sealed record GoogleFunctionCallingConfig([property: JsonPropertyName("mode")] string Mode);
+
+internal sealed record GoogleGenerationConfig
+{
+    [JsonPropertyName("temperature")] public double? Temperature { get; init; }
+    [JsonPropertyName("topP")] public double? TopP { get; init; }
+    [JsonPropertyName("topK")] public double? TopK { get; init; }
+    [JsonPropertyName("maxOutputTokens")] public long? MaxOutputTokens { get; init; }
+    [JsonPropertyName("stopSequences")] public IReadOnlyList<string>? StopSequences { get; init; }
+    [JsonPropertyName("seed")] public long? Seed { get; init; }
+    [JsonPropertyName("frequencyPenalty")] public double? FrequencyPenalty { get; init; }
+    [JsonPropertyName("presencePenalty")] public double? PresencePenalty { get; init; }
+    [JsonPropertyName("responseMimeType")] public string? ResponseMimeType { get; init; }
+    [JsonPropertyName("responseSchema")] public JsonElement? ResponseSchema { get; init; }
+    [JsonPropertyName("thinkingConfig")] public GoogleThinkingConfig? ThinkingConfig { get; init; }
+}
+
+internal sealed record GoogleThinkingConfig(
+    [property: JsonPropertyName("includeThoughts")] bool? IncludeThoughts,
+    [property: JsonPropertyName("thinkingBudget")] long? ThinkingBudget);
+
+/// <summary>One streamed GenerateContentResponse, or an in-band error.</summary>
+internal sealed record GoogleResponse
+{
+    [JsonPropertyName("candidates")] public IReadOnlyList<GoogleCandidate>? Candidates { get; init; }
+    [JsonPropertyName("usageMetadata")] public GoogleUsage? UsageMetadata { get; init; }
+    [JsonPropertyName("promptFeedback")] public GooglePromptFeedback? PromptFeedback { get; init; }
+    [JsonPropertyName("error")] public GoogleError? Error { get; init; }
+}
+
+internal sealed record GoogleCandidate
+{
+    [JsonPropertyName("content")] public GoogleContent? Content { get; init; }
+    [JsonPropertyName("finishReason")] public string? FinishReason { get; init; }
+}
+
+internal sealed record GoogleUsage
+{
+    [JsonPropertyName("promptTokenCount")] public long? PromptTokenCount { get; init; }
+    [JsonPropertyName("candidatesTokenCount")] public long? CandidatesTokenCount { get; init; }
+    [JsonPropertyName("totalTokenCount")] public long? TotalTokenCount { get; init; }
+    [JsonPropertyName("cachedContentTokenCount")] public long? CachedContentTokenCount { get; init; }
+    [JsonPropertyName("thoughtsTokenCount")] public long? ThoughtsTokenCount { get; init; }
+    [JsonPropertyName("toolUsePromptTokenCount")] public long? ToolUsePromptTokenCount { get; init; }
+}
+
+internal sealed record GooglePromptFeedback([property: JsonPropertyName("blockReason")] string? BlockReason);
+
+internal sealed record GoogleErrorBody([property: JsonPropertyName("error")] GoogleError? Error);
+
+internal sealed record GoogleError
+{
+    [JsonPropertyName("code")] public int? Code { get; init; }
+    [JsonPropertyName("message")] public string? Message { get; init; }
+    [JsonPropertyName("status")] public string? Status { get; init; }
+    [JsonPropertyName("details")] public IReadOnlyList<JsonElement>? Details { get; init; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(GoogleRequest))]
+[JsonSerializable(typeof(GoogleResponse))]
+[JsonSerializable(typeof(GoogleErrorBody))]
+internal sealed partial class GoogleJsonContext : JsonSerializerContext;

@@ -1,0 +1,271 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using IntegrationApi.Chat;
+
+namespace IntegrationApi.Providers.GoogleGenAI;
+
+/// <summary>Pure translation between our chat types and generateContent (Gemini API and Vertex AI).</summary>
+internal static class GoogleWire
+{
+    /// <summary>The model id without a <c>models/</c> prefix, or a 400.</summary>
+    public static string Model(ChatRequest request)
+    {
+        var model = request.Model ?? throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is required");
+        return model.StartsWith("models/", StringComparison.Ordinal) ? model["models/".Length..] : model;
+    }
+
+    /// <summary>
+    /// Builds the request body. System turns go to <c>systemInstruction</c> (not "the first message", the
+    /// original's defect); assistant turns are <c>model</c>; tool results are <c>functionResponse</c> parts in a user turn.
+    /// </summary>
+    public static GoogleRequest ToGenerateContentRequest(ChatRequest request)
+    {
+        var p = request.Parameters;
+        var system = request.Messages.Where(m => m.Role == ChatRole.System && m.Text.Length > 0)
+            .Select(m => new GooglePart { Text = m.Text }).ToArray();
+        var tools = request.Tools.Count == 0 ? null : new[]
+        {
+            new GoogleTool(request.Tools.Select(t => new GoogleFunctionDeclaration(t.Name, t.Description.Length == 0 ? null : t.Description, ToGoogleSchema(t.ParametersJson))).ToArray()),
+        };
+        var format = p.GetObject(ModelParameters.ResponseFormat);
+        var config = new GoogleGenerationConfig
+        {
+            Temperature = p.GetDouble(ModelParameters.Temperature),
+            TopP = p.GetDouble(ModelParameters.TopP),
+            TopK = p.GetDouble(ModelParameters.TopK),
+            MaxOutputTokens = p.GetInt64(ModelParameters.MaxCompletionTokens) ?? p.GetInt64(ModelParameters.MaxTokens),
+            StopSequences = p.GetList(ModelParameters.Stop),
+            Seed = p.GetInt64(ModelParameters.Seed),
+            FrequencyPenalty = p.GetDouble(ModelParameters.FrequencyPenalty),
+            PresencePenalty = p.GetDouble(ModelParameters.PresencePenalty),
+            ResponseMimeType = format is { } f && f.TryGetProperty("response_mime_type", out var mime) ? mime.GetString() : null,
+            ResponseSchema = format is { } g && g.TryGetProperty("response_schema", out var schema) ? schema.Clone() : null,
+            ThinkingConfig = ToThinking(p.GetObject(ModelParameters.Thinking)),
+        };
+        return new GoogleRequest
+        {
+            Contents = ToContents(request.Messages),
+            SystemInstruction = system.Length == 0 ? null : new GoogleContent(null, system),
+            Tools = tools,
+            ToolConfig = tools is null ? null : ToToolConfig(p.GetString(ModelParameters.ToolChoice)),
+            GenerationConfig = config,
+        };
+    }
+
+    private static List<GoogleContent> ToContents(IReadOnlyList<ChatMessage> messages)
+    {
+        var callNames = messages.SelectMany(m => m.ToolCalls).GroupBy(c => c.Id).ToDictionary(g => g.Key, g => g.First().Name);
+        var contents = new List<GoogleContent>(messages.Count);
+        foreach (var m in messages)
+        {
+            if (m.Role == ChatRole.System) continue;
+            var role = m.Role == ChatRole.Assistant ? "model" : "user";
+            var parts = new List<GooglePart>();
+            foreach (var part in m.Parts)
+            {
+                switch (part.Kind)
+                {
+                    case ChatPartKind.Text when part.Value.Length > 0:
+                        parts.Add(new GooglePart { Text = part.Value });
+                        break;
+                    case ChatPartKind.ImageUrl:
+                        parts.Add(ToImagePart(part.Value));
+                        break;
+                    case ChatPartKind.ToolResult:
+                        var name = part.Name is { Length: > 0 } n ? n : callNames.GetValueOrDefault(part.ToolCallId!)
+                            ?? throw new ChatRequestException($"tool result for \"{part.ToolCallId}\" needs the function name (Content.name) or the matching assistant tool call");
+                        parts.Add(new GooglePart { FunctionResponse = new GoogleFunctionResponse { Id = part.ToolCallId, Name = name, Response = ToResponseObject(part.Value) } });
+                        break;
+                }
+            }
+            foreach (var call in m.ToolCalls)
+                parts.Add(new GooglePart { FunctionCall = new GoogleFunctionCall { Id = call.Id, Name = call.Name, Args = ParseObject(call.Arguments, call.Id) } });
+            if (parts.Count == 0) continue;
+            if (contents.Count > 0 && contents[^1].Role == role)
+                contents[^1] = contents[^1] with { Parts = [.. contents[^1].Parts!, .. parts] };
+            else
+                contents.Add(new GoogleContent(role, parts));
+        }
+        if (contents.Count == 0) throw new ChatRequestException("conversations must hold at least one user or assistant turn with content");
+        return contents;
+    }
+
+    private static GooglePart ToImagePart(string url)
+    {
+        if (url.StartsWith("data:", StringComparison.Ordinal) && url.IndexOf(";base64,", StringComparison.Ordinal) is var i and > 5)
+            return new GooglePart { InlineData = new GoogleBlob(url[5..i], url[(i + 8)..]) };
+        var mime = Path.GetExtension(new Uri(url).AbsolutePath).ToLowerInvariant() switch
+        {
+            ".png" => "image/png",
+            ".gif" => "image/gif",
+            ".webp" => "image/webp",
+            _ => "image/jpeg",
+        };
+        return new GooglePart { FileData = new GoogleFileData(mime, url) };
+    }
+
+    /// <summary>A tool result must be an object: JSON objects pass, anything else is wrapped as <c>{"result": …}</c>.</summary>
+    private static JsonElement ToResponseObject(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc.RootElement.Clone();
+            return JsonSerializer.SerializeToElement(new JsonObject { ["result"] = JsonNode.Parse(text) });
+        }
+        catch (JsonException)
+        {
+            return JsonSerializer.SerializeToElement(new JsonObject { ["result"] = text });
+        }
+    }
+
+    private static JsonElement ParseObject(string json, string id)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(json) ? "{}" : json);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc.RootElement.Clone();
+        }
+        catch (JsonException) { }
+        throw new ChatRequestException($"toolCalls[{id}].function.arguments must be a JSON object");
+    }
+
+    /// <summary>Our JSON schema with the OpenAPI-style upper-case type names the API's Schema uses.</summary>
+    private static JsonElement ToGoogleSchema(string schemaJson)
+    {
+        var node = JsonNode.Parse(schemaJson)!;
+        Upper(node);
+        return JsonSerializer.SerializeToElement(node);
+
+        static void Upper(JsonNode? n)
+        {
+            if (n is JsonObject o)
+            {
+                foreach (var (key, value) in o.ToList())
+                {
+                    if (key == "type" && value is JsonValue v && v.TryGetValue<string>(out var t)) o[key] = t.ToUpperInvariant();
+                    else Upper(value);
+                }
+            }
+            else if (n is JsonArray a) foreach (var item in a) Upper(item);
+        }
+    }
+
+    private static GoogleToolConfig? ToToolConfig(string? choice) => choice?.ToLowerInvariant() switch
+    {
+        null => null,
+        "auto" => new(new("AUTO")),
+        "required" => new(new("ANY")),
+        "none" => new(new("NONE")),
+        _ => throw new ChatRequestException($"modelParameters[\"{ModelParameters.ToolChoice}\"] must be auto, required or none"),
+    };
+
+    /// <summary><c>model.thinking</c> as <c>{"include_thoughts":…, "thinking_budget":…}</c> (Vertex, original keys).</summary>
+    private static GoogleThinkingConfig? ToThinking(JsonElement? thinking)
+    {
+        if (thinking is not { } t) return null;
+        bool? include = t.TryGetProperty("include_thoughts", out var i) && i.ValueKind is JsonValueKind.True or JsonValueKind.False ? i.GetBoolean() : null;
+        long? budget = t.TryGetProperty("thinking_budget", out var b) && b.TryGetInt64(out var n) ? n : null;
+        return include is null && budget is null ? null : new GoogleThinkingConfig(include, budget);
+    }
+
+    /// <summary>
+    /// Appends what one streamed chunk says; function calls arrive whole and get ids when the API gives
+    /// none. Returns true when the chunk carries the finish reason (the API sends no other end marker).
+    /// </summary>
+    public static bool FromResponse(GoogleResponse response, string provider, GoogleStreamState state, List<ChatUpdate> updates)
+    {
+        if (response.Error is { } error) throw FromError(error, provider, null);
+        if (response.UsageMetadata is { } u) updates.Add(ChatUpdate.FromUsage(FromUsage(u)));
+        if (response.Candidates is not { Count: > 0 } candidates)
+        {
+            if (response.PromptFeedback?.BlockReason is not null)
+            {
+                updates.Add(ChatUpdate.Finished(ChatFinishReason.ContentFilter));
+                return true;
+            }
+            return false;
+        }
+        var candidate = candidates[0];
+        foreach (var part in candidate.Content?.Parts ?? [])
+        {
+            if (part.Thought == true) continue;
+            if (!string.IsNullOrEmpty(part.Text)) updates.Add(ChatUpdate.FromText(part.Text));
+            if (part.FunctionCall is { } call)
+            {
+                var index = state.ToolCalls++;
+                var id = string.IsNullOrEmpty(call.Id) ? $"call_{state.IdPrefix}_{index}" : call.Id;
+                updates.Add(ChatUpdate.FromToolCall(index, id, call.Name, call.Args is { } args ? args.GetRawText() : "{}"));
+            }
+        }
+        if (candidate.FinishReason is not { Length: > 0 } reason || reason == "FINISH_REASON_UNSPECIFIED") return false;
+        updates.Add(ChatUpdate.Finished(FromFinishReason(reason, state.ToolCalls > 0, provider)));
+        return true;
+    }
+
+    private static ChatFinishReason FromFinishReason(string reason, bool calledTools, string provider) => reason switch
+    {
+        "STOP" => calledTools ? ChatFinishReason.ToolCalls : ChatFinishReason.Stop,
+        "MAX_TOKENS" => ChatFinishReason.Length,
+        "SAFETY" or "RECITATION" or "BLOCKLIST" or "PROHIBITED_CONTENT" or "SPII" or "LANGUAGE"
+            or "IMAGE_SAFETY" or "IMAGE_PROHIBITED_CONTENT" or "IMAGE_RECITATION" => ChatFinishReason.ContentFilter,
+        "MALFORMED_FUNCTION_CALL" or "UNEXPECTED_TOOL_CALL" or "TOO_MANY_TOOL_CALLS" =>
+            throw new ProviderException(ProviderErrorKind.BadResponse, provider, $"{provider} stopped with {reason}", retryable: false),
+        _ => new ChatFinishReason(reason.ToLowerInvariant()),
+    };
+
+    /// <summary>Output counts thinking tokens too (they are billed as output, and OpenAI counts them so).</summary>
+    public static TokenUsage FromUsage(GoogleUsage u) => new(
+        Input: u.PromptTokenCount is null ? null : u.PromptTokenCount + (u.ToolUsePromptTokenCount ?? 0),
+        Output: u.CandidatesTokenCount is null && u.ThoughtsTokenCount is null ? null : (u.CandidatesTokenCount ?? 0) + (u.ThoughtsTokenCount ?? 0),
+        Total: u.TotalTokenCount,
+        CachedInput: u.CachedContentTokenCount,
+        Reasoning: u.ThoughtsTokenCount);
+
+    /// <summary>Reads a Google RPC error body; a bad API key (400 API_KEY_INVALID) is a 401, RetryInfo a retry delay.</summary>
+    public static ProviderErrorDescription DescribeError(string body)
+    {
+        GoogleError? error;
+        try { error = JsonSerializer.Deserialize(body, GoogleJsonContext.Default.GoogleErrorBody)?.Error; }
+        catch (JsonException) { return default; }
+        if (error is null) return default;
+        return new ProviderErrorDescription($"{error.Message} (status {error.Status ?? "none"})",
+            Kind: IsBadKey(error) ? ProviderErrorKind.Unauthorized : null, RetryAfter: RetryDelay(error));
+    }
+
+    /// <summary>An in-band <c>{"error":…}</c> chunk as a <see cref="ProviderException"/>.</summary>
+    public static ProviderException FromError(GoogleError error, string provider, int? httpStatus)
+    {
+        var kind = IsBadKey(error) ? ProviderErrorKind.Unauthorized : error.Status switch
+        {
+            "UNAUTHENTICATED" => ProviderErrorKind.Unauthorized,
+            "PERMISSION_DENIED" => ProviderErrorKind.Forbidden,
+            "NOT_FOUND" => ProviderErrorKind.NotFound,
+            "RESOURCE_EXHAUSTED" => ProviderErrorKind.RateLimited,
+            "UNAVAILABLE" => ProviderErrorKind.Overloaded,
+            "DEADLINE_EXCEEDED" => ProviderErrorKind.Timeout,
+            "INVALID_ARGUMENT" or "FAILED_PRECONDITION" => ProviderErrorKind.InvalidRequest,
+            _ => ProviderErrorKind.UpstreamError,
+        };
+        return new ProviderException(kind, provider, $"{provider} stream error: {error.Message} (status {error.Status ?? "none"})", httpStatus ?? error.Code);
+    }
+
+    private static bool IsBadKey(GoogleError error) =>
+        error.Details?.Any(d => d.TryGetProperty("reason", out var r) && r.GetString() == "API_KEY_INVALID") == true;
+
+    private static TimeSpan? RetryDelay(GoogleError error)
+    {
+        foreach (var d in error.Details ?? [])
+            if (d.TryGetProperty("retryDelay", out var delay) && delay.GetString() is { } text && text.EndsWith('s')
+                && double.TryParse(text[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+                return TimeSpan.FromSeconds(seconds);
+        return null;
+    }
+}
+
+/// <summary>What the stream translation remembers between chunks.</summary>
+internal sealed class GoogleStreamState
+{
+    public int ToolCalls;
+    public string IdPrefix { get; } = Guid.NewGuid().ToString("N")[..8];
+}

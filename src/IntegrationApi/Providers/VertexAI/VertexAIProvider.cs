@@ -1,0 +1,62 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using IntegrationApi.Chat;
+using IntegrationApi.Providers.GoogleGenAI;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationApi.Providers.VertexAI;
+
+/// <summary>Settings for Vertex AI (<c>Providers:VertexAI</c>).</summary>
+public sealed class VertexAIOptions : ProviderOptions
+{
+    /// <summary>The API base; <c>{region}</c> is replaced by the credential's region (<c>global</c> has no regional host).</summary>
+    [Required]
+    public string BaseUrl { get; set; } = "https://{region}-aiplatform.googleapis.com/v1";
+}
+
+/// <summary>
+/// Gemini on Vertex AI: <c>projects/{project}/locations/{region}/publishers/google/models/{model}:streamGenerateContent</c>
+/// with an OAuth2 token minted from the credential's service account (<c>project_id</c>, <c>region</c>, <c>service_account_key</c>).
+/// </summary>
+internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSource tokens, IOptions<VertexAIOptions> options) : IChatProvider
+{
+    private readonly string _baseTemplate = options.Value.BaseUrl.TrimEnd('/');
+
+    public string Name => ProviderNames.VertexAI;
+
+    public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
+    {
+        var body = GoogleWire.ToGenerateContentRequest(request);
+        var project = Segment(request.Credential, "project_id");
+        var region = Segment(request.Credential, "region");
+        var url = new Uri($"{BaseFor(region)}/projects/{project}/locations/{region}/publishers/google/models/{Uri.EscapeDataString(GoogleWire.Model(request))}:streamGenerateContent?alt=sse");
+        return StreamAsync(new HttpRequestMessage(HttpMethod.Post, url) { Content = GoogleStream.ToContent(body) },
+            request.Credential.Require("service_account_key"), project, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, string serviceAccountKey, string project,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var token = await tokens.GetTokenAsync(serviceAccountKey, Name, cancellationToken).ConfigureAwait(false);
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        message.Headers.Add("x-goog-user-project", project);
+        await foreach (var update in GoogleStream.StreamAsync(client, message, Name, cancellationToken).ConfigureAwait(false))
+            yield return update;
+    }
+
+    private string BaseFor(string region) => region == "global"
+        ? _baseTemplate.Replace("{region}-", "", StringComparison.Ordinal)
+        : _baseTemplate.Replace("{region}", region, StringComparison.Ordinal);
+
+    /// <summary>Project and region go into the URL (the region into the host): only plain ids are accepted.</summary>
+    private static string Segment(ProviderCredential credential, string key)
+    {
+        var value = credential.Require(key);
+        return SafeSegment().IsMatch(value) ? value : throw new ChatRequestException($"credential.value.{key} must be a plain id (lower-case letters, digits, '-')");
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    private static partial Regex SafeSegment();
+}
