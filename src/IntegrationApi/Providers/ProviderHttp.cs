@@ -46,7 +46,7 @@ internal static class ProviderHttp
     /// <summary>The error kind an HTTP status stands for.</summary>
     public static ProviderErrorKind KindOf(HttpStatusCode status) => (int)status switch
     {
-        401 => ProviderErrorKind.Unauthorized,
+        401 or 498 => ProviderErrorKind.Unauthorized, // 498: Cohere's invalid token
         402 or 403 => ProviderErrorKind.Forbidden,
         404 => ProviderErrorKind.NotFound,
         408 or 504 => ProviderErrorKind.Timeout,

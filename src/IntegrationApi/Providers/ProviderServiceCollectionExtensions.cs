@@ -1,5 +1,6 @@
 using IntegrationApi.Providers.Anthropic;
 using IntegrationApi.Providers.AzureOpenAI;
+using IntegrationApi.Providers.Cohere;
 using IntegrationApi.Providers.Gemini;
 using IntegrationApi.Providers.VertexAI;
 using IntegrationApi.Providers.Mistral;
@@ -21,6 +22,7 @@ internal static class ProviderServiceCollectionExtensions
         services.AddChatProvider<GeminiProvider, GeminiOptions>("Providers:Gemini");
         services.AddChatProvider<VertexAIProvider, VertexAIOptions>("Providers:VertexAI");
         services.TryAddSingleton<VertexTokenSource>();
+        services.AddChatProvider<CohereProvider, CohereOptions>("Providers:Cohere");
         services.TryAddSingleton<ProviderRegistry>();
         return services;
     }

@@ -66,7 +66,8 @@ public sealed class ToolCallTests
             Assert.Equal("function", tool.GetProperty("type").GetString());
             Assert.Equal("get_weather", tool.GetProperty("function").GetProperty("name").GetString());
             Assert.Equal("city", tool.GetProperty("function").GetProperty("parameters").GetProperty("required")[0].GetString());
-            Assert.Equal("auto", sent.GetProperty("tool_choice").GetString());
+            if (provider == "cohere") Assert.False(sent.TryGetProperty("tool_choice", out _)); // auto is Cohere's default; it has no value for it
+            else Assert.Equal("auto", sent.GetProperty("tool_choice").GetString());
         }
         else
         {
@@ -124,7 +125,8 @@ public sealed class ToolCallTests
         {
             Assert.Equal(["system", "user", "assistant", "tool", "tool"], messages.EnumerateArray().Select(m => m.GetProperty("role").GetString()));
             var assistant = messages[2];
-            Assert.Equal(JsonValueKind.Null, assistant.GetProperty("content").ValueKind);
+            if (provider == "cohere") Assert.False(assistant.TryGetProperty("content", out _));
+            else Assert.Equal(JsonValueKind.Null, assistant.GetProperty("content").ValueKind);
             Assert.Equal("call_rome", assistant.GetProperty("tool_calls")[1].GetProperty("id").GetString());
             Assert.Equal("{\"city\":\"Rome\"}", assistant.GetProperty("tool_calls")[1].GetProperty("function").GetProperty("arguments").GetString());
             Assert.Equal("call_paris", messages[3].GetProperty("tool_call_id").GetString());

@@ -59,6 +59,7 @@ public sealed class TestGateway : IAsyncDisposable
             ["mistral"] = new MistralFake(),
             ["gemini"] = new GeminiFake(),
             ["vertexai"] = new VertexAIFake(),
+            ["cohere"] = new CohereFake(),
         };
         await Task.WhenAll(fakes.Values.Select(f => f.StartAsync()));
         var logs = new CapturingLoggerProvider();
@@ -70,6 +71,7 @@ public sealed class TestGateway : IAsyncDisposable
             ["Providers:Mistral:BaseUrl"] = fakes["mistral"].BaseUrl,
             ["Providers:Gemini:BaseUrl"] = fakes["gemini"].BaseUrl,
             ["Providers:VertexAI:BaseUrl"] = fakes["vertexai"].BaseUrl,
+            ["Providers:Cohere:BaseUrl"] = fakes["cohere"].BaseUrl,
             ["Providers:Azure:AllowLoopbackEndpoints"] = "true",
             ["Auth:JwtSecret"] = JwtSecret,
             ["Auth:ApiKeys:0:Sha256"] = CallerAuthenticator.HashKey(ApiKey["rpd-prj-".Length..]),

@@ -1,0 +1,47 @@
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using IntegrationApi.Chat;
+using IntegrationApi.Providers.Sse;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationApi.Providers.Cohere;
+
+/// <summary>Settings for Cohere (<c>Providers:Cohere</c>).</summary>
+public sealed class CohereOptions : EndpointProviderOptions
+{
+    public CohereOptions() => BaseUrl = "https://api.cohere.com/v2";
+}
+
+/// <summary>Cohere Chat v2 (<c>POST /v2/chat</c>, Bearer key from <c>credential.key</c>); <c>message-end</c> ends the stream.</summary>
+internal sealed class CohereProvider(HttpClient client, IOptions<CohereOptions> options) : IChatProvider
+{
+    private readonly Uri _endpoint = new(options.Value.BaseUri, "chat");
+
+    public string Name => ProviderNames.Cohere;
+
+    public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
+    {
+        var content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(CohereWire.ToChatRequest(request), CohereJsonContext.Default.CohereRequest));
+        content.Headers.ContentType = new("application/json");
+        var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = content };
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Credential.Require("key"));
+        return StreamAsync(message, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var sent = message;
+        using var response = await ProviderHttp.SendAsync(client, message, Name, CohereWire.DescribeError, cancellationToken).ConfigureAwait(false);
+        var updates = new List<ChatUpdate>(2);
+        await foreach (var item in SseEvents.ReadAsync(response, CohereJsonContext.Default.CohereEvent, "[DONE]", cancellationToken).ConfigureAwait(false))
+        {
+            if (item.IsDone) break;
+            if (item.Data is null) continue;
+            var end = CohereWire.FromStreamEvent(item.Data, Name, updates);
+            foreach (var update in updates) yield return update;
+            updates.Clear();
+            if (end) yield break;
+        }
+        throw new ProviderException(ProviderErrorKind.StreamTruncated, Name, $"{Name} stream ended without message-end");
+    }
+}
