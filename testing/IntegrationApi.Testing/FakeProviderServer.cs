@@ -88,6 +88,21 @@ public abstract class FakeProviderServer : IAsyncDisposable
     /// <summary>Response headers every answer carries (request ids, rate-limit headers).</summary>
     protected virtual void AddResponseHeaders(HttpResponse response) { }
 
+    /// <summary>The status of a successful non-streaming answer (Replicate creates predictions with 201).</summary>
+    protected virtual int UnaryStatus => 200;
+
+    /// <summary>
+    /// Streams <paramref name="script"/> on a side route's response (Replicate streams from a second URL):
+    /// the chunks, faults and client abort count on <paramref name="primary"/>, the request that chose the script.
+    /// </summary>
+    protected async Task StreamOnSideRouteAsync(HttpContext context, RecordedRequest primary, FakeScript script)
+    {
+        using var onAbort = context.RequestAborted.Register(static r => ((RecordedRequest)r!).MarkAborted(), primary);
+        try { await StreamAsync(context, primary, script).ConfigureAwait(false); }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested) { }
+        finally { primary.MarkFinished(); }
+    }
+
     /// <summary>Whether a scripted retry delay goes in a <c>retry-after</c> header (Google puts it in the body instead).</summary>
     protected virtual bool RetryAfterInHeader => true;
 
@@ -104,6 +119,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
         var request = new RecordedRequest(context.Connection.Id, context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "", headers, body);
         _requests.Enqueue(request);
         using var onAbort = aborted.Register(static r => ((RecordedRequest)r!).MarkAborted(), request);
+        FakeScript? script = null;
         try
         {
             AddResponseHeaders(context.Response);
@@ -112,7 +128,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
                 await WriteJsonAsync(context, rejection.Status, rejection.Body).ConfigureAwait(false);
                 return;
             }
-            var script = ChooseScript(request);
+            script = ChooseScript(request);
             if (script.HttpStatus is { } status)
             {
                 if (script.RetryAfter is not null && RetryAfterInHeader) context.Response.Headers["retry-after"] = script.RetryAfter;
@@ -122,7 +138,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
             if (!IsStreaming(request))
             {
                 if (script.TimeToFirstToken > TimeSpan.Zero) await Task.Delay(script.TimeToFirstToken, aborted).ConfigureAwait(false);
-                await WriteJsonAsync(context, 200, UnaryBody(request, script)).ConfigureAwait(false);
+                await WriteJsonAsync(context, UnaryStatus, UnaryBody(request, script)).ConfigureAwait(false);
                 return;
             }
             await StreamAsync(context, request, script).ConfigureAwait(false);
@@ -133,9 +149,12 @@ public abstract class FakeProviderServer : IAsyncDisposable
         }
         finally
         {
-            request.MarkFinished();
+            if (!StreamsOnSideRoute || script is null || script.HttpStatus is not null) request.MarkFinished();
         }
     }
+
+    /// <summary>True when the answer streams from a second request (<see cref="StreamOnSideRouteAsync"/>), which finishes the record.</summary>
+    protected virtual bool StreamsOnSideRoute => false;
 
     private FakeScript ChooseScript(RecordedRequest request)
     {

@@ -5,6 +5,7 @@ using IntegrationApi.Providers.Gemini;
 using IntegrationApi.Providers.VertexAI;
 using IntegrationApi.Providers.Mistral;
 using IntegrationApi.Providers.OpenAI;
+using IntegrationApi.Providers.Replicate;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +24,7 @@ internal static class ProviderServiceCollectionExtensions
         services.AddChatProvider<VertexAIProvider, VertexAIOptions>("Providers:VertexAI");
         services.TryAddSingleton<VertexTokenSource>();
         services.AddChatProvider<CohereProvider, CohereOptions>("Providers:Cohere");
+        services.AddChatProvider<ReplicateProvider, ReplicateOptions>("Providers:Replicate");
         services.TryAddSingleton<ProviderRegistry>();
         return services;
     }

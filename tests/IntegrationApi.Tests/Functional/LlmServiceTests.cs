@@ -30,7 +30,6 @@ public sealed class LlmServiceTests
     [Theory]
     [InlineData("", "providerName is required")]
     [InlineData("bedrock", "unknown")]
-    [InlineData("replicate", "not available")]
     public async Task BadProviderName_400_StreamGoesOn(string name, string message)
     {
         await using var gateway = await TestGateway.StartAsync();
@@ -47,12 +46,12 @@ public sealed class LlmServiceTests
     }
 
     [Fact]
-    public async Task ServiceOfAProviderWithoutAdapter_Unimplemented()
+    public async Task RpcsNotImplementedYet_Unimplemented()
     {
         await using var gateway = await TestGateway.StartAsync();
-        var client = new Contracts.ReplicateService.ReplicateServiceClient(gateway.Channel);
-        var error = await Assert.ThrowsAsync<RpcException>(() => client.ChatAsync(NewChat("openai", "hi"), TestGateway.AuthHeaders()).ResponseAsync);
-        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+        var embed = await Assert.ThrowsAsync<RpcException>(() => gateway.OpenAIClient.EmbeddingAsync(
+            new Contracts.EmbeddingRequest { Credential = Credential("test-key") }, TestGateway.AuthHeaders()).ResponseAsync);
+        Assert.Equal(StatusCode.Unimplemented, embed.StatusCode);
         var verify = await Assert.ThrowsAsync<RpcException>(() => gateway.OpenAIClient.VerifyCredentialAsync(
             new Contracts.VerifyCredentialRequest { Credential = Credential("test-key") }, TestGateway.AuthHeaders()).ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, verify.StatusCode);

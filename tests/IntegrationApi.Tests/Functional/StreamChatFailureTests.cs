@@ -182,6 +182,7 @@ public sealed class StreamChatFailureTests
     [InlineData("gemini", "UNAVAILABLE", 503)]
     [InlineData("vertexai", "INTERNAL", 502)]
     [InlineData("cohere", null, 502)]
+    [InlineData("replicate", null, 502)]
     public async Task InBandErrorAfterDeltas_MappedTerminal(string provider, string? errorType, int code)
     {
         await using var gateway = await TestGateway.StartAsync();

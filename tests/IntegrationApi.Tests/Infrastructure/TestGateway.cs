@@ -60,6 +60,7 @@ public sealed class TestGateway : IAsyncDisposable
             ["gemini"] = new GeminiFake(),
             ["vertexai"] = new VertexAIFake(),
             ["cohere"] = new CohereFake(),
+            ["replicate"] = new ReplicateFake(),
         };
         await Task.WhenAll(fakes.Values.Select(f => f.StartAsync()));
         var logs = new CapturingLoggerProvider();
@@ -72,6 +73,7 @@ public sealed class TestGateway : IAsyncDisposable
             ["Providers:Gemini:BaseUrl"] = fakes["gemini"].BaseUrl,
             ["Providers:VertexAI:BaseUrl"] = fakes["vertexai"].BaseUrl,
             ["Providers:Cohere:BaseUrl"] = fakes["cohere"].BaseUrl,
+            ["Providers:Replicate:BaseUrl"] = fakes["replicate"].BaseUrl,
             ["Providers:Azure:AllowLoopbackEndpoints"] = "true",
             ["Auth:JwtSecret"] = JwtSecret,
             ["Auth:ApiKeys:0:Sha256"] = CallerAuthenticator.HashKey(ApiKey["rpd-prj-".Length..]),

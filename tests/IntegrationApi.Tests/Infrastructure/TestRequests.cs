@@ -9,7 +9,7 @@ namespace IntegrationApi.Tests.Infrastructure;
 public static class TestRequests
 {
     /// <summary>The providers whose adapters exist; every conformance test runs for each.</summary>
-    public static readonly IReadOnlyList<string> Providers = ["openai", "anthropic", "azure", "mistral", "gemini", "vertexai", "cohere"];
+    public static readonly IReadOnlyList<string> Providers = ["openai", "anthropic", "azure", "mistral", "gemini", "vertexai", "cohere", "replicate"];
 
     /// <summary>One RSA key for every test service account (generating one per test would cost ~100 ms).</summary>
     private static readonly Lazy<string> ServiceAccountPrivateKey = new(() => System.Security.Cryptography.RSA.Create(2048).ExportPkcs8PrivateKeyPem());

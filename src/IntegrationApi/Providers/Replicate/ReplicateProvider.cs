@@ -1,0 +1,136 @@
+using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using IntegrationApi.Chat;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationApi.Providers.Replicate;
+
+/// <summary>Settings for Replicate (<c>Providers:Replicate</c>).</summary>
+public sealed class ReplicateOptions : EndpointProviderOptions
+{
+    public ReplicateOptions() => BaseUrl = "https://api.replicate.com/v1";
+}
+
+/// <summary>
+/// Replicate: create a prediction with <c>stream: true</c>, read the SSE at <c>urls.stream</c> (<c>output</c> text,
+/// <c>error</c>, <c>done</c>), then read the token counts from the finished prediction's <c>metrics</c>.
+/// A request abandoned mid-way cancels its prediction so it stops costing.
+/// </summary>
+internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOptions> options) : IChatProvider
+{
+    private static readonly TimeSpan CancelTimeout = TimeSpan.FromSeconds(5);
+    private readonly Uri _base = options.Value.BaseUri;
+
+    public string Name => ProviderNames.Replicate;
+
+    public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
+    {
+        var body = ReplicateWire.ToCreateRequest(request, out var path);
+        return StreamAsync(body, path, request.Credential.Require("key"), cancellationToken);
+    }
+
+    private async IAsyncEnumerable<ChatUpdate> StreamAsync(ReplicateCreateRequest body, string path, string key, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var prediction = await CreateAsync(body, path, key, cancellationToken).ConfigureAwait(false);
+        var urls = prediction.Urls;
+        if (urls?.Stream is null || !Uri.TryCreate(urls.Stream, UriKind.Absolute, out var streamUrl))
+            throw new ProviderException(ProviderErrorKind.BadResponse, Name, $"{Name}: the model gave no stream URL (status {prediction.Status}); it may not support streaming", retryable: false);
+
+        var completed = false;
+        try
+        {
+            using var get = Authorized(HttpMethod.Get, streamUrl, key);
+            get.Headers.Accept.ParseAdd("text/event-stream");
+            get.Headers.CacheControl = new CacheControlHeaderValue { NoStore = true };
+            using var response = await ProviderHttp.SendAsync(client, get, Name, ReplicateWire.DescribeError, cancellationToken).ConfigureAwait(false);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            var done = false;
+            await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken).ConfigureAwait(false))
+            {
+                switch (item.EventType)
+                {
+                    case "output" when item.Data.Length > 0:
+                        yield return ChatUpdate.FromText(item.Data);
+                        break;
+                    case "error":
+                        throw new ProviderException(ProviderErrorKind.UpstreamError, Name,
+                            $"{Name} prediction {prediction.Id} failed: {Parse(item.Data).Detail ?? item.Data}", retryable: false);
+                    case "done":
+                        var reason = Parse(item.Data).Reason;
+                        if (reason is { Length: > 0 })
+                            throw new ProviderException(ProviderErrorKind.UpstreamError, Name, $"{Name} prediction {prediction.Id} ended: {reason}", retryable: false);
+                        done = true;
+                        break;
+                }
+                if (done) break;
+            }
+            if (!done) throw new ProviderException(ProviderErrorKind.StreamTruncated, Name, $"{Name} stream ended without a done event");
+            completed = true;
+        }
+        finally
+        {
+            if (!completed && urls.Cancel is { } cancel) _ = CancelAsync(cancel, key);
+        }
+
+        if (urls.Get is { } getUrl && await MetricsAsync(getUrl, key, cancellationToken).ConfigureAwait(false) is { } usage)
+            yield return ChatUpdate.FromUsage(usage);
+        yield return ChatUpdate.Finished(ChatFinishReason.Stop);
+    }
+
+    private async Task<ReplicatePrediction> CreateAsync(ReplicateCreateRequest body, string path, string key, CancellationToken cancellationToken)
+    {
+        using var create = Authorized(HttpMethod.Post, new Uri(_base, path), key);
+        create.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, ReplicateJsonContext.Default.ReplicateCreateRequest));
+        create.Content.Headers.ContentType = new("application/json");
+        using var response = await ProviderHttp.SendAsync(client, create, Name, ReplicateWire.DescribeError, cancellationToken).ConfigureAwait(false);
+        var prediction = await response.Content.ReadFromJsonAsync(ReplicateJsonContext.Default.ReplicatePrediction, cancellationToken).ConfigureAwait(false)
+            ?? throw new ProviderException(ProviderErrorKind.BadResponse, Name, $"{Name} returned an empty prediction", retryable: false);
+        if (prediction.Status is "failed" or "canceled")
+            throw new ProviderException(ProviderErrorKind.UpstreamError, Name, $"{Name} prediction {prediction.Id} {prediction.Status}: {prediction.Error}", retryable: false);
+        return prediction;
+    }
+
+    /// <summary>Token counts from the finished prediction; a failure here costs the counts, never the answer.</summary>
+    private async Task<TokenUsage?> MetricsAsync(string url, string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var get = Authorized(HttpMethod.Get, new Uri(url), key);
+            using var response = await client.SendAsync(get, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode) return null;
+            var prediction = await response.Content.ReadFromJsonAsync(ReplicateJsonContext.Default.ReplicatePrediction, cancellationToken).ConfigureAwait(false);
+            return ReplicateWire.FromMetrics(prediction?.Metrics);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or UriFormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Best effort, off the request's own (already cancelled) token.</summary>
+    private async Task CancelAsync(string url, string key)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(CancelTimeout);
+            using var cancel = Authorized(HttpMethod.Post, new Uri(url), key);
+            using var _ = await client.SendAsync(cancel, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or UriFormatException)
+        {
+            // The prediction runs to its end on Replicate's side; nothing more to do.
+        }
+    }
+
+    private static HttpRequestMessage Authorized(HttpMethod method, Uri url, string key)
+    {
+        var message = new HttpRequestMessage(method, url);
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return message;
+    }
+
+    private static ReplicateEventData Parse(string data) =>
+        data.Length == 0 ? new ReplicateEventData() : JsonSerializer.Deserialize(data, ReplicateJsonContext.Default.ReplicateEventData) ?? new ReplicateEventData();
+}
