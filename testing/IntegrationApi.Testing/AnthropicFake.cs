@@ -31,14 +31,20 @@ public sealed class AnthropicFake : FakeProviderServer
     protected override string MalformedFrame =>
         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"unterminated\n\n";
 
+    protected override (string Method, string Path) VerifyRoute => ("GET", "/v1/models");
+
+    protected override (int Status, string Body)? CheckCredential(RecordedRequest request)
+    {
+        // The API takes the key as x-api-key, or as a Bearer token (OAuth; newer SDKs send keys this way too).
+        var key = request.Header("x-api-key") ?? (request.Header("authorization") is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null);
+        return key == ValidKey ? null : (401, Error("authentication_error", "invalid x-api-key"));
+    }
+
     protected override (int Status, string Body)? Reject(RecordedRequest request)
     {
         if (request.Method != "POST" || !request.Path.EndsWith("/messages", StringComparison.Ordinal))
             return (404, Error("not_found_error", "Not Found"));
-        // The API takes the key as x-api-key, or as a Bearer token (OAuth; newer SDKs send keys this way too).
-        var key = request.Header("x-api-key") ?? (request.Header("authorization") is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null);
-        if (key != ValidKey)
-            return (401, Error("authentication_error", "invalid x-api-key"));
+        if (CheckCredential(request) is { } refused) return refused;
         if (request.Header("anthropic-version") is null)
             return (400, Error("invalid_request_error", "anthropic-version: header is required"));
         if (request.Json is not { ValueKind: JsonValueKind.Object } json)

@@ -27,6 +27,8 @@ public sealed class AzureOpenAIFake : OpenAIFake
 
     protected override bool IsAuthorized(RecordedRequest request) => request.Header("api-key") == ValidKey;
 
+    protected override (string Method, string Path) VerifyRoute => ("GET", "/openai/models");
+
     protected override bool IsChatPath(RecordedRequest request) =>
         request.Path.StartsWith("/openai/deployments/", StringComparison.Ordinal)
         && request.Path.EndsWith("/chat/completions", StringComparison.Ordinal)

@@ -21,10 +21,17 @@ public sealed class CohereFake : FakeProviderServer
 
     protected override string MalformedFrame => "event: content-delta\ndata: {\"type\":\"content-delta\",\"index\":0,\"delta\":{\"message\":{\"content\":{\"text\":\"unterminated\n\n";
 
+    protected override (string Method, string Path) VerifyRoute => ("POST", "/v1/check-api-key");
+
+    protected override string VerifyBody => """{"valid":true,"organization_id":"org-1","owner_id":"owner-1"}""";
+
+    protected override (int Status, string Body)? CheckCredential(RecordedRequest request) =>
+        request.Header("authorization") == "Bearer " + ValidKey ? null : (401, Error("invalid api token"));
+
     protected override (int Status, string Body)? Reject(RecordedRequest request)
     {
         if (request.Method != "POST" || request.Path != "/v2/chat") return (404, Error("404 page not found"));
-        if (request.Header("authorization") != "Bearer " + ValidKey) return (401, Error("invalid api token"));
+        if (CheckCredential(request) is { } refused) return refused;
         if (request.Json is not { ValueKind: JsonValueKind.Object } json || !json.TryGetProperty("model", out _))
             return (400, Error("invalid request: model must be specified"));
         if (!json.TryGetProperty("messages", out var messages) || messages.GetArrayLength() == 0)

@@ -24,6 +24,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
     private readonly ConcurrentQueue<FakeScript> _queue = new();
     private readonly ConcurrentDictionary<string, FakeScript> _rules = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly ConcurrentQueue<RecordedRequest> _verifications = new();
     private WebApplication? _app;
 
     /// <summary>The credential the fake accepts; anything else gets the provider's 401.</summary>
@@ -40,6 +41,9 @@ public abstract class FakeProviderServer : IAsyncDisposable
 
     /// <summary>Every request received so far, in arrival order.</summary>
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
+
+    /// <summary>Credential checks received on the provider's cheapest authenticated route.</summary>
+    public IReadOnlyList<RecordedRequest> Verifications => _verifications.ToArray();
 
     /// <summary>Uses <paramref name="script"/> for the next request no rule claims.</summary>
     public void Enqueue(FakeScript script) => _queue.Enqueue(script);
@@ -66,6 +70,15 @@ public abstract class FakeProviderServer : IAsyncDisposable
 
     /// <summary>Why the fake refuses the request before scripting (auth, missing fields), as (status, body); null accepts it.</summary>
     protected abstract (int Status, string Body)? Reject(RecordedRequest request);
+
+    /// <summary>The provider's cheapest authenticated call (e.g. <c>GET /v1/models</c>), used to verify a credential.</summary>
+    protected abstract (string Method, string Path) VerifyRoute { get; }
+
+    /// <summary>The provider's refusal of the request's credential, or null when it is the valid one.</summary>
+    protected abstract (int Status, string Body)? CheckCredential(RecordedRequest request);
+
+    /// <summary>The body of a successful credential check.</summary>
+    protected virtual string VerifyBody => "{\"object\":\"list\",\"data\":[]}";
 
     /// <summary>Whether the request asked for a streamed answer.</summary>
     protected abstract bool IsStreaming(RecordedRequest request);
@@ -117,6 +130,13 @@ public abstract class FakeProviderServer : IAsyncDisposable
         using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8)) body = await reader.ReadToEndAsync(aborted).ConfigureAwait(false);
         var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         var request = new RecordedRequest(context.Connection.Id, context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "", headers, body);
+        if ((request.Method, request.Path) == VerifyRoute)
+        {
+            _verifications.Enqueue(request);
+            var refusal = CheckCredential(request);
+            await WriteJsonAsync(context, refusal?.Status ?? 200, refusal?.Body ?? VerifyBody).ConfigureAwait(false);
+            return;
+        }
         _requests.Enqueue(request);
         using var onAbort = aborted.Register(static r => ((RecordedRequest)r!).MarkAborted(), request);
         FakeScript? script = null;

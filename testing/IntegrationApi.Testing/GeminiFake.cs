@@ -34,7 +34,9 @@ public class GeminiFake : FakeProviderServer
         request.Path.StartsWith("/v1beta/models/", StringComparison.Ordinal)
         && (request.Path.EndsWith(":streamGenerateContent", StringComparison.Ordinal) || request.Path.EndsWith(":generateContent", StringComparison.Ordinal));
 
-    protected virtual (int Status, string Body)? CheckAuth(RecordedRequest request) => request.Header("x-goog-api-key") switch
+    protected override (string Method, string Path) VerifyRoute => ("GET", BasePath + "/models");
+
+    protected override (int Status, string Body)? CheckCredential(RecordedRequest request) => request.Header("x-goog-api-key") switch
     {
         null => (403, Error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")),
         var key when key != ValidKey => (400, Error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", new JsonObject
@@ -55,7 +57,7 @@ public class GeminiFake : FakeProviderServer
     {
         if (request.Method != "POST" || !IsChatPath(request))
             return (404, Error(404, "NOT_FOUND", $"Requested entity was not found: {request.Path}"));
-        if (CheckAuth(request) is { } refused) return refused;
+        if (CheckCredential(request) is { } refused) return refused;
         if (request.Json is not { ValueKind: JsonValueKind.Object } json || !json.TryGetProperty("contents", out var contents) || contents.GetArrayLength() == 0)
             return (400, Error(400, "INVALID_ARGUMENT", "* GenerateContentRequest.contents: contents is not specified"));
         foreach (var content in contents.EnumerateArray())

@@ -55,6 +55,10 @@ public class OpenAIFake : FakeProviderServer
     /// <summary>Chunks before the first one (Azure's prompt-filter chunk).</summary>
     protected virtual IEnumerable<string> Preamble(RecordedRequest request) => [];
 
+    protected override (string Method, string Path) VerifyRoute => ("GET", BasePath + "/models");
+
+    protected override (int Status, string Body)? CheckCredential(RecordedRequest request) => IsAuthorized(request) ? null : (401, UnauthorizedBody);
+
     protected override (int Status, string Body)? Reject(RecordedRequest request)
     {
         if (request.Method != "POST" || !IsChatPath(request))

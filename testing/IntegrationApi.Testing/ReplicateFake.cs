@@ -37,11 +37,18 @@ public sealed class ReplicateFake : FakeProviderServer
 
     protected override bool StreamsOnSideRoute => true;
 
+    protected override (string Method, string Path) VerifyRoute => ("GET", "/v1/account");
+
+    protected override string VerifyBody => """{"type":"user","username":"test","name":"Test","github_url":null}""";
+
+    protected override (int Status, string Body)? CheckCredential(RecordedRequest request) =>
+        request.Header("authorization") == "Bearer " + ValidKey ? null : (401, Problem(401, "Unauthenticated", "You did not pass a valid authentication token"));
+
     protected override (int Status, string Body)? Reject(RecordedRequest request)
     {
         var official = request.Path.StartsWith("/v1/models/", StringComparison.Ordinal) && request.Path.EndsWith("/predictions", StringComparison.Ordinal);
         if (request.Method != "POST" || !(official || request.Path == "/v1/predictions")) return (404, Problem(404, "Not found", "The requested resource could not be found."));
-        if (request.Header("authorization") != "Bearer " + ValidKey) return (401, Problem(401, "Unauthenticated", "You did not pass a valid authentication token"));
+        if (CheckCredential(request) is { } refused) return refused;
         if (request.Json is not { ValueKind: JsonValueKind.Object } json || !json.TryGetProperty("input", out var input) || !input.TryGetProperty("prompt", out _))
             return (422, Problem(422, "Input validation failed", "- input.prompt: prompt is required"));
         if (!official && !json.TryGetProperty("version", out _)) return (422, Problem(422, "Input validation failed", "- version: version is required"));
@@ -76,7 +83,8 @@ public sealed class ReplicateFake : FakeProviderServer
     protected override async Task<bool> TryHandleSideRouteAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "";
-        if (context.Request.Headers.Authorization != "Bearer " + ValidKey && !path.StartsWith("/v1/models/", StringComparison.Ordinal) && path != "/v1/predictions")
+        var sideRoute = path.StartsWith("/v1/files/", StringComparison.Ordinal) || path.StartsWith("/v1/predictions/", StringComparison.Ordinal);
+        if (sideRoute && context.Request.Headers.Authorization != "Bearer " + ValidKey)
         {
             context.Response.StatusCode = 401;
             await context.Response.WriteAsync(Problem(401, "Unauthenticated", "You did not pass a valid authentication token")).ConfigureAwait(false);

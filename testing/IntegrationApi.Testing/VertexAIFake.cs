@@ -44,7 +44,9 @@ public sealed class VertexAIFake : GeminiFake
         && request.Path.Contains("/publishers/google/models/", StringComparison.Ordinal)
         && (request.Path.EndsWith(":streamGenerateContent", StringComparison.Ordinal) || request.Path.EndsWith(":generateContent", StringComparison.Ordinal));
 
-    protected override (int Status, string Body)? CheckAuth(RecordedRequest request) =>
+    protected override (string Method, string Path) VerifyRoute => ("GET", "/v1/projects/test-project/locations/us-central1/endpoints");
+
+    protected override (int Status, string Body)? CheckCredential(RecordedRequest request) =>
         request.Header("authorization") == "Bearer " + Token(ValidKey) ? null
             : (401, Error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential."));
 

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using IntegrationApi.Auth;
 using IntegrationApi.Chat;
+using IntegrationApi.Providers;
 using IntegrationApi.Streaming;
 using Microsoft.Extensions.Options;
 using Proto = IntegrationApi.Contracts;
@@ -36,6 +37,40 @@ internal sealed class ChatEndpoint(
             throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
         }
     }
+
+    /// <summary>
+    /// Checks a credential with the provider's cheapest authenticated call (the original answered "valid"
+    /// without asking for several providers). Failures are an OK call with <c>success=false</c>, as in the original.
+    /// </summary>
+    public async Task<Proto.VerifyCredentialResponse> VerifyCredentialAsync(Proto.VerifyCredentialRequest request, ServerCallContext context, string provider)
+    {
+        EnsureAvailable(provider);
+        var verifier = routing.Verifier(provider) ?? throw new RpcException(new Status(StatusCode.Unimplemented, $"{provider} cannot verify credentials"));
+        var requestId = ids.Next();
+        ProviderCredential? credential = null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        timeout.CancelAfter(VerifyTimeout);
+        try
+        {
+            credential = ProtoMapping.ToCredential(request.Credential);
+            await verifier.VerifyAsync(credential, timeout.Token).ConfigureAwait(false);
+            return new Proto.VerifyCredentialResponse { Code = 200, Success = true, RequestId = requestId, Response = "valid" };
+        }
+        catch (Exception ex) when (ex is ProviderException or ChatRequestException
+            || (ex is OperationCanceledException && !context.CancellationToken.IsCancellationRequested))
+        {
+            var error = ex switch
+            {
+                ProviderException p => ChatErrors.From(p),
+                ChatRequestException r => ChatErrors.From(r),
+                _ => ChatErrors.TimedOut("credential check", VerifyTimeout),
+            };
+            var message = credential?.Redact(error.Message) ?? error.Message;
+            return new Proto.VerifyCredentialResponse { Code = error.Code, Success = false, RequestId = requestId, ErrorMessage = message };
+        }
+    }
+
+    private static readonly TimeSpan VerifyTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Bidirectional chat: one <see cref="StreamChatSession"/> per call.</summary>
     public Task StreamChatAsync(IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses,

@@ -10,6 +10,9 @@ internal readonly record struct PreparedRequest(IChatProvider Provider, ChatRequ
 /// <summary>Picks the adapter for a request: the service's own provider, or <c>providerName</c> on <c>LlmService</c>.</summary>
 internal sealed class ChatRouting(ProviderRegistry registry)
 {
+    /// <summary>The credential check of <paramref name="provider"/>, when its adapter has one.</summary>
+    public ICredentialVerifier? Verifier(string provider) => registry.Find(provider) as ICredentialVerifier;
+
     /// <summary>Whether <paramref name="provider"/> has an adapter on this server.</summary>
     public bool IsAvailable(string provider) => registry.Find(provider) is not null;
 

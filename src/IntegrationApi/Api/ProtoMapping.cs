@@ -19,16 +19,21 @@ internal static class ProtoMapping
     /// <summary>Validates and translates a request; a problem throws a <see cref="ChatRequestException"/> naming it.</summary>
     public static ChatRequest ToChatRequest(Proto.ChatRequest request)
     {
-        if (request.Credential?.Value is not { Fields.Count: > 0 } secret)
+        if (request.Credential?.Value is not { Fields.Count: > 0 })
             throw new ChatRequestException("credential.value is required (e.g. {\"key\": \"...\"})");
         if (request.Conversations.Count == 0)
             throw new ChatRequestException("conversations must hold at least one message");
 
         var messages = new ChatMessage[request.Conversations.Count];
         for (var i = 0; i < messages.Length; i++) messages[i] = ToMessage(request.Conversations[i], i);
-        return new ChatRequest(messages, ToTools(request.ToolDefinitions), ToParameters(request.ModelParameters),
-            new ProviderCredential(request.Credential.Id, ToCredentialValues(secret)));
+        return new ChatRequest(messages, ToTools(request.ToolDefinitions), ToParameters(request.ModelParameters), ToCredential(request.Credential));
     }
+
+    /// <summary>The request's provider secret; a missing or empty one is a 400.</summary>
+    public static ProviderCredential ToCredential(Proto.Credential? credential) =>
+        credential?.Value is { Fields.Count: > 0 } secret
+            ? new ProviderCredential(credential.Id, ToCredentialValues(secret))
+            : throw new ChatRequestException("credential.value is required (e.g. {\"key\": \"...\"})");
 
     private static Dictionary<string, string> ToCredentialValues(Struct secret)
     {

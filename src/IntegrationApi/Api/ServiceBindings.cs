@@ -4,8 +4,8 @@ using Proto = IntegrationApi.Contracts;
 
 namespace IntegrationApi.Api;
 
-// Thin gRPC bindings: every service delegates Chat and StreamChat to the one ChatEndpoint. RPCs not
-// overridden here (Embedding, Reranking, VerifyCredential, GetModeration) answer Unimplemented.
+// Thin gRPC bindings: every service delegates Chat, StreamChat and VerifyCredential to the one
+// ChatEndpoint. RPCs not overridden here (Embedding, Reranking, GetModeration) answer Unimplemented.
 
 internal sealed class OpenAiServiceBinding(ChatEndpoint endpoint) : Proto.OpenAiService.OpenAiServiceBase
 {
@@ -14,6 +14,9 @@ internal sealed class OpenAiServiceBinding(ChatEndpoint endpoint) : Proto.OpenAi
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
         endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.OpenAI);
+
+    public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
+        endpoint.VerifyCredentialAsync(request, context, ProviderNames.OpenAI);
 }
 
 internal sealed class AzureServiceBinding(ChatEndpoint endpoint) : Proto.AzureService.AzureServiceBase
@@ -23,6 +26,9 @@ internal sealed class AzureServiceBinding(ChatEndpoint endpoint) : Proto.AzureSe
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
         endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Azure);
+
+    public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
+        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Azure);
 }
 
 internal sealed class GeminiServiceBinding(ChatEndpoint endpoint) : Proto.GeminiService.GeminiServiceBase
@@ -32,6 +38,9 @@ internal sealed class GeminiServiceBinding(ChatEndpoint endpoint) : Proto.Gemini
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
         endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Gemini);
+
+    public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
+        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Gemini);
 }
 
 internal sealed class VertexAiServiceBinding(ChatEndpoint endpoint) : Proto.VertexAiService.VertexAiServiceBase
@@ -41,6 +50,9 @@ internal sealed class VertexAiServiceBinding(ChatEndpoint endpoint) : Proto.Vert
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
         endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.VertexAI);
+
+    public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
+        endpoint.VerifyCredentialAsync(request, context, ProviderNames.VertexAI);
 }
 
 internal sealed class ReplicateServiceBinding(ChatEndpoint endpoint) : Proto.ReplicateService.ReplicateServiceBase
@@ -50,6 +62,9 @@ internal sealed class ReplicateServiceBinding(ChatEndpoint endpoint) : Proto.Rep
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
         endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Replicate);
+
+    public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
+        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Replicate);
 }
 
 internal sealed class AnthropicServiceBinding(ChatEndpoint endpoint) : Proto.AnthropicService.AnthropicServiceBase
@@ -59,6 +74,9 @@ internal sealed class AnthropicServiceBinding(ChatEndpoint endpoint) : Proto.Ant
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
         endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Anthropic);
+
+    public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
+        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Anthropic);
 }
 
 internal sealed class CohereServiceBinding(ChatEndpoint endpoint) : Proto.CohereService.CohereServiceBase
@@ -68,6 +86,9 @@ internal sealed class CohereServiceBinding(ChatEndpoint endpoint) : Proto.Cohere
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
         endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Cohere);
+
+    public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
+        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Cohere);
 }
 
 internal sealed class MistralServiceBinding(ChatEndpoint endpoint) : Proto.MistralService.MistralServiceBase
@@ -77,6 +98,9 @@ internal sealed class MistralServiceBinding(ChatEndpoint endpoint) : Proto.Mistr
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
         endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Mistral);
+
+    public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
+        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Mistral);
 }
 
 /// <summary>One front door: <c>ChatRequest.providerName</c> picks the provider per request.</summary>

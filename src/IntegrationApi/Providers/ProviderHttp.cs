@@ -43,6 +43,14 @@ internal static class ProviderHttp
         }
     }
 
+    /// <summary>Sends a credential check and reads nothing of a successful answer; a refusal throws like any call.</summary>
+    public static async Task VerifyAsync(HttpClient client, HttpRequestMessage request, string provider,
+        Func<string, ProviderErrorDescription> describeError, CancellationToken cancellationToken)
+    {
+        using (request)
+        using (await SendAsync(client, request, provider, describeError, cancellationToken).ConfigureAwait(false)) { }
+    }
+
     /// <summary>The error kind an HTTP status stands for.</summary>
     public static ProviderErrorKind KindOf(HttpStatusCode status) => (int)status switch
     {

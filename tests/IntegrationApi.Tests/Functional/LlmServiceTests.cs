@@ -52,8 +52,8 @@ public sealed class LlmServiceTests
         var embed = await Assert.ThrowsAsync<RpcException>(() => gateway.OpenAIClient.EmbeddingAsync(
             new Contracts.EmbeddingRequest { Credential = Credential("test-key") }, TestGateway.AuthHeaders()).ResponseAsync);
         Assert.Equal(StatusCode.Unimplemented, embed.StatusCode);
-        var verify = await Assert.ThrowsAsync<RpcException>(() => gateway.OpenAIClient.VerifyCredentialAsync(
-            new Contracts.VerifyCredentialRequest { Credential = Credential("test-key") }, TestGateway.AuthHeaders()).ResponseAsync);
-        Assert.Equal(StatusCode.Unimplemented, verify.StatusCode);
+        var moderation = await Assert.ThrowsAsync<RpcException>(() => gateway.OpenAIClient.GetModerationAsync(
+            new Contracts.GetModerationRequest { Credential = Credential("test-key") }, TestGateway.AuthHeaders()).ResponseAsync);
+        Assert.Equal(StatusCode.Unimplemented, moderation.StatusCode);
     }
 }

@@ -21,8 +21,9 @@ public sealed class AnthropicOptions : EndpointProviderOptions
 }
 
 /// <summary>Anthropic Messages API with <c>x-api-key</c> from <c>credential.key</c>.</summary>
-internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOptions> options) : IChatProvider
+internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOptions> options) : IChatProvider, ICredentialVerifier
 {
+    private readonly Uri _models = new(options.Value.BaseUri, "models?limit=1");
     private readonly AnthropicOptions _options = options.Value;
     private readonly Uri _endpoint = new(options.Value.BaseUri, "messages");
 
@@ -36,9 +37,22 @@ internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOpt
             Content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, AnthropicJsonContext.Default.AnthropicRequest)),
         };
         message.Content.Headers.ContentType = new("application/json");
-        message.Headers.Add("x-api-key", request.Credential.Require("key"));
-        message.Headers.Add("anthropic-version", _options.ApiVersion);
+        Authorize(message, request.Credential);
         return StreamAsync(message, cancellationToken);
+    }
+
+    /// <summary><c>GET /v1/models</c> (the original answered "valid" without asking).</summary>
+    public Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Get, _models);
+        Authorize(message, credential);
+        return ProviderHttp.VerifyAsync(client, message, Name, AnthropicWire.DescribeError, cancellationToken);
+    }
+
+    private void Authorize(HttpRequestMessage message, ProviderCredential credential)
+    {
+        message.Headers.Add("x-api-key", credential.Require("key"));
+        message.Headers.Add("anthropic-version", _options.ApiVersion);
     }
 
     private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ public sealed class AzureOpenAIOptions : ProviderOptions
 /// Azure OpenAI: the OpenAI-compatible dialect at <c>{endpoint}/openai/deployments/{model.name}/chat/completions</c>
 /// with an <c>api-key</c> header; endpoint and key come from the credential (<c>endpoint</c>, <c>subscription_key</c>).
 /// </summary>
-internal sealed class AzureOpenAIProvider(HttpClient client, IOptions<AzureOpenAIOptions> options) : IChatProvider
+internal sealed class AzureOpenAIProvider(HttpClient client, IOptions<AzureOpenAIOptions> options) : IChatProvider, ICredentialVerifier
 {
     private readonly AzureOpenAIOptions _options = options.Value;
 
@@ -38,6 +38,15 @@ internal sealed class AzureOpenAIProvider(HttpClient client, IOptions<AzureOpenA
         var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = OpenAIChatStream.ToContent(body) };
         message.Headers.Add("api-key", request.Credential.Require("subscription_key"));
         return OpenAIChatStream.StreamAsync(client, message, Name, cancellationToken);
+    }
+
+    /// <summary><c>GET {endpoint}/openai/models</c> with the key.</summary>
+    public Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
+    {
+        var endpoint = AzureEndpoint.Validate(credential.Require("endpoint"), _options);
+        var message = new HttpRequestMessage(HttpMethod.Get, new Uri(endpoint, $"openai/models?api-version={Uri.EscapeDataString(_options.ApiVersion)}"));
+        message.Headers.Add("api-key", credential.Require("subscription_key"));
+        return ProviderHttp.VerifyAsync(client, message, Name, OpenAIChatWire.DescribeError, cancellationToken);
     }
 }
 

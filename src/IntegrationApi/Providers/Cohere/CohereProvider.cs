@@ -13,9 +13,10 @@ public sealed class CohereOptions : EndpointProviderOptions
 }
 
 /// <summary>Cohere Chat v2 (<c>POST /v2/chat</c>, Bearer key from <c>credential.key</c>); <c>message-end</c> ends the stream.</summary>
-internal sealed class CohereProvider(HttpClient client, IOptions<CohereOptions> options) : IChatProvider
+internal sealed class CohereProvider(HttpClient client, IOptions<CohereOptions> options) : IChatProvider, ICredentialVerifier
 {
     private readonly Uri _endpoint = new(options.Value.BaseUri, "chat");
+    private readonly Uri _check = new(options.Value.BaseUri, "../v1/check-api-key");
 
     public string Name => ProviderNames.Cohere;
 
@@ -26,6 +27,17 @@ internal sealed class CohereProvider(HttpClient client, IOptions<CohereOptions> 
         var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = content };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Credential.Require("key"));
         return StreamAsync(message, cancellationToken);
+    }
+
+    /// <summary><c>POST /v1/check-api-key</c>: a 200 can still say <c>"valid": false</c>.</summary>
+    public async Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, _check);
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.Require("key"));
+        using var response = await ProviderHttp.SendAsync(client, message, Name, CohereWire.DescribeError, cancellationToken).ConfigureAwait(false);
+        using var body = await System.Text.Json.JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (body.RootElement.TryGetProperty("valid", out var valid) && valid.ValueKind == System.Text.Json.JsonValueKind.False)
+            throw new ProviderException(ProviderErrorKind.Unauthorized, Name, $"{Name} says the API key is not valid", 200);
     }
 
     private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, [EnumeratorCancellation] CancellationToken cancellationToken)

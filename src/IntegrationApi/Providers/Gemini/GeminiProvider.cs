@@ -11,7 +11,7 @@ public sealed class GeminiOptions : EndpointProviderOptions
 }
 
 /// <summary>The Gemini API: <c>models/{model}:streamGenerateContent?alt=sse</c> with <c>x-goog-api-key</c> from <c>credential.key</c>.</summary>
-internal sealed class GeminiProvider(HttpClient client, IOptions<GeminiOptions> options) : IChatProvider
+internal sealed class GeminiProvider(HttpClient client, IOptions<GeminiOptions> options) : IChatProvider, ICredentialVerifier
 {
     private readonly Uri _base = options.Value.BaseUri;
 
@@ -24,5 +24,13 @@ internal sealed class GeminiProvider(HttpClient client, IOptions<GeminiOptions> 
         var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = GoogleStream.ToContent(body) };
         message.Headers.Add("x-goog-api-key", request.Credential.Require("key"));
         return GoogleStream.StreamAsync(client, message, Name, cancellationToken);
+    }
+
+    /// <summary><c>GET models?pageSize=1</c> (the original answered "valid" without asking).</summary>
+    public Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, "models?pageSize=1"));
+        message.Headers.Add("x-goog-api-key", credential.Require("key"));
+        return ProviderHttp.VerifyAsync(client, message, Name, GoogleWire.DescribeError, cancellationToken);
     }
 }

@@ -12,9 +12,10 @@ public sealed class MistralOptions : EndpointProviderOptions
 }
 
 /// <summary>Mistral chat completions: the OpenAI-compatible dialect without <c>stream_options</c>, with <c>random_seed</c>.</summary>
-internal sealed class MistralProvider(HttpClient client, IOptions<MistralOptions> options) : IChatProvider
+internal sealed class MistralProvider(HttpClient client, IOptions<MistralOptions> options) : IChatProvider, ICredentialVerifier
 {
     private readonly Uri _endpoint = new(options.Value.BaseUri, "chat/completions");
+    private readonly Uri _models = new(options.Value.BaseUri, "models");
 
     public string Name => ProviderNames.Mistral;
 
@@ -26,5 +27,13 @@ internal sealed class MistralProvider(HttpClient client, IOptions<MistralOptions
         };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Credential.Require("key"));
         return OpenAIChatStream.StreamAsync(client, message, Name, cancellationToken);
+    }
+
+    /// <summary><c>GET /v1/models</c>; unlike the original, any refusal means invalid, not just a 401.</summary>
+    public Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Get, _models);
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.Require("key"));
+        return ProviderHttp.VerifyAsync(client, message, Name, OpenAIChatWire.DescribeError, cancellationToken);
     }
 }

@@ -12,9 +12,10 @@ public sealed class OpenAIOptions : EndpointProviderOptions
 }
 
 /// <summary>OpenAI Chat Completions: the OpenAI-compatible dialect with a Bearer key from <c>credential.key</c>.</summary>
-internal sealed class OpenAIProvider(HttpClient client, IOptions<OpenAIOptions> options) : IChatProvider
+internal sealed class OpenAIProvider(HttpClient client, IOptions<OpenAIOptions> options) : IChatProvider, ICredentialVerifier
 {
     private readonly Uri _endpoint = new(options.Value.BaseUri, "chat/completions");
+    private readonly Uri _models = new(options.Value.BaseUri, "models");
 
     public string Name => ProviderNames.OpenAI;
 
@@ -24,9 +25,22 @@ internal sealed class OpenAIProvider(HttpClient client, IOptions<OpenAIOptions> 
         {
             Content = OpenAIChatStream.ToContent(OpenAIChatWire.ToChatRequest(request)),
         };
-        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Credential.Require("key"));
-        if (request.Credential.Get("organization") is { } org) message.Headers.Add("OpenAI-Organization", org);
-        if (request.Credential.Get("project") is { } project) message.Headers.Add("OpenAI-Project", project);
+        Authorize(message, request.Credential);
         return OpenAIChatStream.StreamAsync(client, message, Name, cancellationToken);
+    }
+
+    /// <summary><c>GET /models</c>.</summary>
+    public Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Get, _models);
+        Authorize(message, credential);
+        return ProviderHttp.VerifyAsync(client, message, Name, OpenAIChatWire.DescribeError, cancellationToken);
+    }
+
+    private static void Authorize(HttpRequestMessage message, ProviderCredential credential)
+    {
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.Require("key"));
+        if (credential.Get("organization") is { } org) message.Headers.Add("OpenAI-Organization", org);
+        if (credential.Get("project") is { } project) message.Headers.Add("OpenAI-Project", project);
     }
 }

@@ -18,7 +18,7 @@ public sealed class ReplicateOptions : EndpointProviderOptions
 /// <c>error</c>, <c>done</c>), then read the token counts from the finished prediction's <c>metrics</c>.
 /// A request abandoned mid-way cancels its prediction so it stops costing.
 /// </summary>
-internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOptions> options) : IChatProvider
+internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOptions> options) : IChatProvider, ICredentialVerifier
 {
     private static readonly TimeSpan CancelTimeout = TimeSpan.FromSeconds(5);
     private readonly Uri _base = options.Value.BaseUri;
@@ -78,6 +78,10 @@ internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOpt
             yield return ChatUpdate.FromUsage(usage);
         yield return ChatUpdate.Finished(ChatFinishReason.Stop);
     }
+
+    /// <summary><c>GET /v1/account</c>.</summary>
+    public Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken) =>
+        ProviderHttp.VerifyAsync(client, Authorized(HttpMethod.Get, new Uri(_base, "account"), credential.Require("key")), Name, ReplicateWire.DescribeError, cancellationToken);
 
     private async Task<ReplicatePrediction> CreateAsync(ReplicateCreateRequest body, string path, string key, CancellationToken cancellationToken)
     {

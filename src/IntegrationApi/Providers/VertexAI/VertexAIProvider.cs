@@ -20,7 +20,7 @@ public sealed class VertexAIOptions : ProviderOptions
 /// Gemini on Vertex AI: <c>projects/{project}/locations/{region}/publishers/google/models/{model}:streamGenerateContent</c>
 /// with an OAuth2 token minted from the credential's service account (<c>project_id</c>, <c>region</c>, <c>service_account_key</c>).
 /// </summary>
-internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSource tokens, IOptions<VertexAIOptions> options) : IChatProvider
+internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSource tokens, IOptions<VertexAIOptions> options) : IChatProvider, ICredentialVerifier
 {
     private readonly string _baseTemplate = options.Value.BaseUrl.TrimEnd('/');
 
@@ -44,6 +44,17 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
         message.Headers.Add("x-goog-user-project", project);
         await foreach (var update in GoogleStream.StreamAsync(client, message, Name, cancellationToken).ConfigureAwait(false))
             yield return update;
+    }
+
+    /// <summary>A token exchange for the service account, then <c>GET …/endpoints?pageSize=1</c> in its project and region.</summary>
+    public async Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
+    {
+        var project = Segment(credential, "project_id");
+        var region = Segment(credential, "region");
+        var token = await tokens.GetTokenAsync(credential.Require("service_account_key"), Name, cancellationToken).ConfigureAwait(false);
+        var message = new HttpRequestMessage(HttpMethod.Get, new Uri($"{BaseFor(region)}/projects/{project}/locations/{region}/endpoints?pageSize=1"));
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        await ProviderHttp.VerifyAsync(client, message, Name, GoogleWire.DescribeError, cancellationToken).ConfigureAwait(false);
     }
 
     private string BaseFor(string region) => region == "global"
