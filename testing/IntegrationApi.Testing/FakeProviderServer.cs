@@ -21,6 +21,7 @@ public sealed record FakeStreamPlan(IReadOnlyList<string> Head, IReadOnlyList<st
 /// </summary>
 public abstract class FakeProviderServer : IAsyncDisposable
 {
+    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromMilliseconds(50);
     private readonly ConcurrentQueue<FakeScript> _queue = new();
     private readonly ConcurrentDictionary<string, FakeScript> _rules = new();
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
@@ -205,8 +206,13 @@ public abstract class FakeProviderServer : IAsyncDisposable
                         context.Abort();
                         return;
                     case FakeFault.Stall:
-                        await Task.Delay(Timeout.Infinite, aborted).ConfigureAwait(false);
-                        return;
+                        // No data, only SSE comments (which proxies send too and every parser skips): a write is
+                        // what surely tells the server that the client has gone, so the abort is always seen.
+                        while (true)
+                        {
+                            await Task.Delay(KeepAliveInterval, aborted).ConfigureAwait(false);
+                            await WriteFramesAsync(response, [": keep-alive\n\n"], aborted).ConfigureAwait(false);
+                        }
                     case FakeFault.InBandError:
                         await WriteFramesAsync(response, [InBandErrorFrame(script)], aborted).ConfigureAwait(false);
                         return;

@@ -91,8 +91,7 @@ public sealed class StreamChatBasicsTests
     {
         await using var gateway = await TestGateway.StartAsync();
         var fake = gateway.Fake(provider);
-        // "slow" cannot finish until "fast" was cancelled... no: it stalls until the client aborts it,
-        // so the only way "fast" can finish first is that both run at once.
+        // "slow" stalls until the client aborts it, so "fast" can only finish if both run at once.
         fake.On("slow", new FakeScript { TextChunks = ["s1", "s2"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
         fake.On("fast", new FakeScript { TextChunks = ["f1", "f2", "f3"] });
         using var stream = gateway.OpenStream(provider);
@@ -105,6 +104,7 @@ public sealed class StreamChatBasicsTests
         Assert.Equal("f1f2f3", stream.DeltaText("B"));
         Assert.All(stream.Received, r => Assert.Contains(r.ClientRequestId, new[] { "A", "B" }));
 
+        await stream.WaitForAsync(r => r.ClientRequestId == "A"); // A is streaming (stalled after its first delta)
         await stream.CancelAsync("A");
         var slow = await stream.ReadUntilAsync(ChatStream.IsTerminal);
         Assert.Equal("A", slow.ClientRequestId);
