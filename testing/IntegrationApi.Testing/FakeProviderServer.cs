@@ -113,7 +113,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
     {
         using var onAbort = context.RequestAborted.Register(static r => ((RecordedRequest)r!).MarkAborted(), primary);
         try { await StreamAsync(context, primary, script).ConfigureAwait(false); }
-        catch (Exception) when (context.RequestAborted.IsCancellationRequested) { }
+        catch (Exception) { primary.MarkAborted(); } // the client went away (the token may not say so yet)
         finally { primary.MarkFinished(); }
     }
 
@@ -164,9 +164,10 @@ public abstract class FakeProviderServer : IAsyncDisposable
             }
             await StreamAsync(context, request, script).ConfigureAwait(false);
         }
-        catch (Exception) when (aborted.IsCancellationRequested)
+        catch (Exception)
         {
-            // The client went away; Aborted is already signalled.
+            // Writing failed or was cancelled: the client went away (the token may not say so yet).
+            request.MarkAborted();
         }
         finally
         {
