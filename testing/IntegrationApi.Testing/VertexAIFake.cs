@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -14,7 +12,6 @@ namespace IntegrationApi.Testing;
 /// </summary>
 public sealed class VertexAIFake : GeminiFake
 {
-    private readonly ConcurrentQueue<string> _tokenRequests = new();
     private int _tokenCount;
 
     public static new async Task<VertexAIFake> StartNewAsync(int port = 0)
@@ -61,7 +58,6 @@ public sealed class VertexAIFake : GeminiFake
         var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
         Interlocked.Increment(ref _tokenCount);
         var assertion = form["assertion"].ToString();
-        _tokenRequests.Enqueue(assertion);
         var email = ReadIssuer(assertion);
         context.Response.ContentType = "application/json";
         if (form["grant_type"] != "urn:ietf:params:oauth:grant-type:jwt-bearer" || email != ClientEmail(ValidKey))

@@ -9,24 +9,8 @@ public sealed class VerifyCredentialTests
 {
     public static IEnumerable<object[]> AllProviders => ProviderCases;
 
-    private static Task<Proto.VerifyCredentialResponse> VerifyAsync(TestGateway gateway, string provider, string key)
-    {
-        var request = new Proto.VerifyCredentialRequest { Credential = gateway.NewChat(provider, "x", key: key).Credential };
-        var headers = TestGateway.AuthHeaders();
-        var channel = gateway.Channel;
-        return (provider switch
-        {
-            "openai" => new Proto.OpenAiService.OpenAiServiceClient(channel).VerifyCredentialAsync(request, headers),
-            "azure" => new Proto.AzureService.AzureServiceClient(channel).VerifyCredentialAsync(request, headers),
-            "gemini" => new Proto.GeminiService.GeminiServiceClient(channel).VerifyCredentialAsync(request, headers),
-            "vertexai" => new Proto.VertexAiService.VertexAiServiceClient(channel).VerifyCredentialAsync(request, headers),
-            "replicate" => new Proto.ReplicateService.ReplicateServiceClient(channel).VerifyCredentialAsync(request, headers),
-            "anthropic" => new Proto.AnthropicService.AnthropicServiceClient(channel).VerifyCredentialAsync(request, headers),
-            "cohere" => new Proto.CohereService.CohereServiceClient(channel).VerifyCredentialAsync(request, headers),
-            "mistral" => new Proto.MistralService.MistralServiceClient(channel).VerifyCredentialAsync(request, headers),
-            _ => throw new ArgumentException(provider),
-        }).ResponseAsync;
-    }
+    private static Task<Proto.VerifyCredentialResponse> VerifyAsync(TestGateway gateway, string provider, string key) =>
+        gateway.VerifyCredentialAsync(provider, new Proto.VerifyCredentialRequest { Credential = gateway.NewChat(provider, "x", key: key).Credential });
 
     [Theory, MemberData(nameof(AllProviders))]
     public async Task ValidCredential_Valid_AfterAskingTheProvider(string provider)
@@ -57,8 +41,7 @@ public sealed class VerifyCredentialTests
     public async Task MissingCredential_400()
     {
         await using var gateway = await TestGateway.StartAsync();
-        var response = await new Proto.OpenAiService.OpenAiServiceClient(gateway.Channel)
-            .VerifyCredentialAsync(new Proto.VerifyCredentialRequest(), TestGateway.AuthHeaders()).ResponseAsync;
+        var response = await gateway.VerifyCredentialAsync("openai", new Proto.VerifyCredentialRequest());
         Assert.Equal(400, response.Code);
         Assert.Contains("credential", response.ErrorMessage);
     }

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Grpc.Net.Client;
 using IntegrationApi.Auth;
 using IntegrationApi.Testing;
@@ -100,45 +101,55 @@ public sealed class TestGateway : IAsyncDisposable
         new() { { CallerAuthenticator.ServiceKeyHeader, TestTokens.Jwt(JwtSecret, 1, 2, 3, expires ?? DateTimeOffset.UtcNow.AddHours(1)) } };
 
     public Proto.OpenAiService.OpenAiServiceClient OpenAIClient => new(Channel);
-    public Proto.AnthropicService.AnthropicServiceClient AnthropicClient => new(Channel);
-    public Proto.LlmService.LlmServiceClient LlmClient => new(Channel);
+
+    /// <summary>The gRPC service of <paramref name="provider"/>, or LlmService for null.</summary>
+    public static string ServiceName(string? provider) => provider switch
+    {
+        null => "LlmService",
+        "openai" => "OpenAiService",
+        "azure" => "AzureService",
+        "gemini" => "GeminiService",
+        "vertexai" => "VertexAiService",
+        "replicate" => "ReplicateService",
+        "anthropic" => "AnthropicService",
+        "cohere" => "CohereService",
+        "mistral" => "MistralService",
+        _ => throw new ArgumentException($"unknown provider {provider}"),
+    };
+
+    private static Grpc.Core.Method<TRequest, TResponse> Method<TRequest, TResponse>(Grpc.Core.MethodType type, string? provider, string name)
+        where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
+        where TResponse : class, Google.Protobuf.IMessage<TResponse>, new() =>
+        new(type, "integration_api." + ServiceName(provider), name,
+            Grpc.Core.Marshallers.Create(m => m.ToByteArray(), Parser<TRequest>.Parse),
+            Grpc.Core.Marshallers.Create(m => m.ToByteArray(), Parser<TResponse>.Parse));
+
+    private static class Parser<T> where T : class, Google.Protobuf.IMessage<T>, new()
+    {
+        private static readonly Google.Protobuf.MessageParser<T> Instance = new(() => new T());
+        public static T Parse(byte[] bytes) => Instance.ParseFrom(bytes);
+    }
 
     /// <summary>Opens a StreamChat on the service of <paramref name="provider"/> (or LlmService for null).</summary>
-    public ChatStream OpenStream(string? provider, Grpc.Core.Metadata? headers = null, CancellationToken cancellationToken = default)
-    {
-        headers ??= AuthHeaders();
-        var call = new Grpc.Core.CallOptions(headers, cancellationToken: cancellationToken);
-        return new ChatStream(provider switch
-        {
-            "openai" => OpenAIClient.StreamChat(call),
-            "anthropic" => AnthropicClient.StreamChat(call),
-            "azure" => new Proto.AzureService.AzureServiceClient(Channel).StreamChat(call),
-            "gemini" => new Proto.GeminiService.GeminiServiceClient(Channel).StreamChat(call),
-            "vertexai" => new Proto.VertexAiService.VertexAiServiceClient(Channel).StreamChat(call),
-            "cohere" => new Proto.CohereService.CohereServiceClient(Channel).StreamChat(call),
-            "mistral" => new Proto.MistralService.MistralServiceClient(Channel).StreamChat(call),
-            "replicate" => new Proto.ReplicateService.ReplicateServiceClient(Channel).StreamChat(call),
-            _ => LlmClient.StreamChat(call),
-        });
-    }
+    public ChatStream OpenStream(string? provider, Grpc.Core.Metadata? headers = null, CancellationToken cancellationToken = default) =>
+        new(Channel.CreateCallInvoker().AsyncDuplexStreamingCall(
+            Method<Proto.ChatRequest, Proto.ChatResponse>(Grpc.Core.MethodType.DuplexStreaming, provider, "StreamChat"),
+            null, new Grpc.Core.CallOptions(headers ?? AuthHeaders(), cancellationToken: cancellationToken)));
 
     /// <summary>Unary Chat on the service of <paramref name="provider"/>.</summary>
-    public Task<Proto.ChatResponse> ChatAsync(string provider, Proto.ChatRequest request, Grpc.Core.Metadata? headers = null)
-    {
-        var call = new Grpc.Core.CallOptions(headers ?? AuthHeaders());
-        return (provider switch
-        {
-            "openai" => OpenAIClient.ChatAsync(request, call),
-            "anthropic" => AnthropicClient.ChatAsync(request, call),
-            "azure" => new Proto.AzureService.AzureServiceClient(Channel).ChatAsync(request, call),
-            "gemini" => new Proto.GeminiService.GeminiServiceClient(Channel).ChatAsync(request, call),
-            "vertexai" => new Proto.VertexAiService.VertexAiServiceClient(Channel).ChatAsync(request, call),
-            "cohere" => new Proto.CohereService.CohereServiceClient(Channel).ChatAsync(request, call),
-            "mistral" => new Proto.MistralService.MistralServiceClient(Channel).ChatAsync(request, call),
-            "replicate" => new Proto.ReplicateService.ReplicateServiceClient(Channel).ChatAsync(request, call),
-            _ => LlmClient.ChatAsync(request, call),
-        }).ResponseAsync;
-    }
+    public Task<Proto.ChatResponse> ChatAsync(string provider, Proto.ChatRequest request, Grpc.Core.Metadata? headers = null) =>
+        UnaryAsync<Proto.ChatRequest, Proto.ChatResponse>(provider, "Chat", request, headers);
+
+    /// <summary>VerifyCredential on the service of <paramref name="provider"/>.</summary>
+    public Task<Proto.VerifyCredentialResponse> VerifyCredentialAsync(string provider, Proto.VerifyCredentialRequest request) =>
+        UnaryAsync<Proto.VerifyCredentialRequest, Proto.VerifyCredentialResponse>(provider, "VerifyCredential", request, null);
+
+    private Task<TResponse> UnaryAsync<TRequest, TResponse>(string provider, string method, TRequest request, Grpc.Core.Metadata? headers)
+        where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
+        where TResponse : class, Google.Protobuf.IMessage<TResponse>, new() =>
+        Channel.CreateCallInvoker().AsyncUnaryCall(
+            Method<TRequest, TResponse>(Grpc.Core.MethodType.Unary, provider, method), null,
+            new Grpc.Core.CallOptions(headers ?? AuthHeaders()), request).ResponseAsync;
 
     public async ValueTask DisposeAsync()
     {
