@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: starts loopback fakes of OpenAI and Anthropic, starts the service against them, and drives
+# The demo: starts loopback provider fakes, starts the service against them, and drives
 # the CLI through multi-request streams. No API key and no network needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,15 +17,16 @@ echo "== starting the provider fakes"
 bin=bin/Debug/net10.0
 tools/IntegrationApi.FakeProviders/$bin/fake-providers > "$work/fakes.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do grep -q ANTHROPIC_BASE_URL "$work/fakes.out" 2>/dev/null && break; sleep 0.1; done
-openai=$(sed -n 's/^OPENAI_BASE_URL=//p' "$work/fakes.out")
-anthropic=$(sed -n 's/^ANTHROPIC_BASE_URL=//p' "$work/fakes.out")
-echo "   OpenAI fake: $openai   Anthropic fake: $anthropic"
+for _ in $(seq 1 100); do grep -q REPLICATE_BASE_URL "$work/fakes.out" 2>/dev/null && break; sleep 0.1; done
+url() { sed -n "s/^$1_BASE_URL=//p" "$work/fakes.out"; }
+for p in OPENAI ANTHROPIC GEMINI COHERE MISTRAL REPLICATE; do echo "   $p fake: $(url $p)"; done
 
 echo "== starting the service on 127.0.0.1:$port (Development settings: API key rpd-prj-dev-key)"
 src/IntegrationApi/$bin/IntegrationApi --environment Development --contentRoot "$PWD/src/IntegrationApi" \
   --Kestrel:Endpoints:Grpc:Url="http://127.0.0.1:$port" \
-  --Providers:OpenAI:BaseUrl="$openai" --Providers:Anthropic:BaseUrl="$anthropic" \
+  --Providers:OpenAI:BaseUrl="$(url OPENAI)" --Providers:Anthropic:BaseUrl="$(url ANTHROPIC)" \
+  --Providers:Gemini:BaseUrl="$(url GEMINI)" --Providers:Cohere:BaseUrl="$(url COHERE)" \
+  --Providers:Mistral:BaseUrl="$(url MISTRAL)" --Providers:Replicate:BaseUrl="$(url REPLICATE)" \
   --Logging:LogLevel:Default=Warning > "$work/service.out" 2>&1 &
 pids+=($!)
 
@@ -37,6 +38,9 @@ cli --provider openai --concurrent "What is a gRPC stream?" "Name three rivers."
 echo
 echo "== one stream, two requests to Anthropic answered in order (untagged)"
 cli --provider anthropic "Tell me a short joke." "Now explain it."
+echo
+echo "== the same stream shape against Gemini, Cohere, Mistral and Replicate"
+for p in gemini cohere mistral replicate; do cli --provider "$p" "Hello from the $p demo."; done
 echo
 echo "== a provider that rejects the credential: the request ends with a 401 terminal"
 cli --provider openai --key wrong-key "This one fails." || true

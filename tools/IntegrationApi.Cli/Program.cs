@@ -97,7 +97,8 @@ static string DefaultModel(string provider) => provider.ToLowerInvariant() switc
     "anthropic" => "claude-sonnet-4-5",
     "gemini" or "vertexai" => "gemini-2.5-flash",
     "mistral" => "mistral-small-latest",
-    "cohere" => "command-r-plus",
+    "cohere" => "command-a-03-2025",
+    "replicate" => "meta/meta-llama-3-8b-instruct",
     _ => "gpt-4o-mini",
 };
 

@@ -1,24 +1,29 @@
 using System.Text.Json;
 using IntegrationApi.Testing;
 
-// Starts loopback fakes of OpenAI and Anthropic that answer every prompt by streaming it back word by
-// word ("You said: ..."), with a small time to first token and gap, and accept the key "demo-key".
+// Starts loopback fakes of the providers whose credential is a plain key (OpenAI, Anthropic, Gemini,
+// Cohere, Mistral, Replicate). Each answers every prompt by streaming it back word by word
+// ("You said: ..."), with a small time to first token and gap, and accepts the key "demo-key".
 // Prints one line per fake (NAME_BASE_URL=...) and runs until Ctrl+C or SIGTERM.
-var ports = args.Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-var openAI = new OpenAIFake { ValidKey = "demo-key", Responder = Echo };
-var anthropic = new AnthropicFake { ValidKey = "demo-key", Responder = Echo };
-await openAI.StartAsync(ports.ElementAtOrDefault(0));
-await anthropic.StartAsync(ports.ElementAtOrDefault(1));
-Console.WriteLine($"OPENAI_BASE_URL={openAI.BaseUrl}");
-Console.WriteLine($"ANTHROPIC_BASE_URL={anthropic.BaseUrl}");
+FakeProviderServer[] fakes =
+[
+    new OpenAIFake(), new AnthropicFake(), new GeminiFake(), new CohereFake(), new MistralFake(), new ReplicateFake(),
+];
+string[] names = ["OPENAI", "ANTHROPIC", "GEMINI", "COHERE", "MISTRAL", "REPLICATE"];
+for (var i = 0; i < fakes.Length; i++)
+{
+    fakes[i].ValidKey = "demo-key";
+    fakes[i].Responder = Echo;
+    await fakes[i].StartAsync();
+    Console.WriteLine($"{names[i]}_BASE_URL={fakes[i].BaseUrl}");
+}
 Console.Out.Flush();
 
 var stop = new TaskCompletionSource();
 using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
 using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
 await stop.Task;
-await openAI.DisposeAsync();
-await anthropic.DisposeAsync();
+foreach (var fake in fakes) await fake.DisposeAsync();
 
 void Stop(System.Runtime.InteropServices.PosixSignalContext context)
 {
@@ -40,13 +45,18 @@ static FakeScript Echo(RecordedRequest request)
     };
 }
 
+/// <summary>The last user text, in whichever provider's request shape this is.</summary>
 static string? LastUserText(JsonElement? body)
 {
-    if (body?.TryGetProperty("messages", out var messages) != true) return null;
+    if (body is not { } json) return null;
+    if (json.TryGetProperty("input", out var input) && input.TryGetProperty("prompt", out var prompt)) return prompt.GetString(); // Replicate
+    var gemini = json.TryGetProperty("contents", out var turns);
+    if (!gemini && !json.TryGetProperty("messages", out turns)) return null;
     string? last = null;
-    foreach (var m in messages.EnumerateArray())
+    foreach (var m in turns.EnumerateArray())
     {
-        if (m.GetProperty("role").GetString() != "user" || !m.TryGetProperty("content", out var c)) continue;
+        if (m.GetProperty("role").GetString() != "user") continue;
+        if (!m.TryGetProperty(gemini ? "parts" : "content", out var c)) continue;
         last = c.ValueKind == JsonValueKind.String ? c.GetString()
             : string.Concat(c.EnumerateArray().Where(p => p.TryGetProperty("text", out _)).Select(p => p.GetProperty("text").GetString()));
     }
