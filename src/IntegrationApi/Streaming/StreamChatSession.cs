@@ -121,22 +121,21 @@ internal sealed partial class StreamChatSession
             : Volatile.Read(ref _draining) != 0 ? ChatErrors.Draining()
             : _principal.IsExpired(_time.GetUtcNow()) ? ChatErrors.TokenExpired()
             : null;
-        if (refusal is not null) { await RejectAsync(requestId, clientId, refusal).ConfigureAwait(false); return; }
-
         if (clientId.Length == 0)
         {
-            // Untagged: one at a time, in arrival order, so responses never interleave. The lane is
-            // unbounded but counted against the queue limit; it is completed only after reading stops.
+            // Untagged: one at a time, in arrival order, so responses never interleave; even a refusal
+            // waits its turn. The lane is unbounded but counted against the queue limit (past it, a 429
+            // goes out at once: order cannot be kept for what is not queued). It is completed only after
+            // reading stops.
             if (!TryReserveWaitingPlace()) { await RejectAsync(requestId, clientId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream)).ConfigureAwait(false); return; }
-            var queued = new ActiveRequest(this, requestId, clientId, request);
+            var queued = new ActiveRequest(this, requestId, clientId, request) { Refusal = refusal };
             _active[requestId] = queued;
             _serialLane.Writer.TryWrite(queued);
             return;
         }
+        if (refusal is not null) { await RejectAsync(requestId, clientId, refusal).ConfigureAwait(false); return; }
 
-        PreparedRequest prepared;
-        try { prepared = _routing.Prepare(request, _serviceProvider); }
-        catch (ChatRequestException ex) { await RejectAsync(requestId, clientId, ChatErrors.From(ex)).ConfigureAwait(false); return; }
+        if (TryPrepare(request, out var prepared) is { } invalid) { await RejectAsync(requestId, clientId, invalid).ConfigureAwait(false); return; }
 
         var active = new ActiveRequest(this, requestId, clientId, request);
         ChatError? rejection = null;
@@ -157,6 +156,21 @@ internal sealed partial class StreamChatSession
         _ = RunAsync(active, prepared, holdsSlot, countedAsWaiting: !holdsSlot);
     }
 
+    /// <summary>Validates and routes a request; the 400 when it is invalid.</summary>
+    private ChatError? TryPrepare(Proto.ChatRequest request, out PreparedRequest prepared)
+    {
+        try
+        {
+            prepared = _routing.Prepare(request, _serviceProvider);
+            return null;
+        }
+        catch (ChatRequestException ex)
+        {
+            prepared = default;
+            return ChatErrors.From(ex);
+        }
+    }
+
     private bool TryReserveWaitingPlace()
     {
         if (Interlocked.Increment(ref _waiting) <= _options.MaxQueuedRequestsPerStream) return true;
@@ -169,11 +183,11 @@ internal sealed partial class StreamChatSession
         await foreach (var active in _serialLane.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             Interlocked.Decrement(ref _waiting);
-            PreparedRequest prepared;
-            try { prepared = _routing.Prepare(active.Request, _serviceProvider); }
-            catch (ChatRequestException ex)
+            PreparedRequest prepared = default;
+            if ((active.Refusal ?? TryPrepare(active.Request, out prepared)) is { } error)
             {
-                await FinishAsync(active, ProtoMapping.Failure(active.RequestId, active.ClientRequestId, ChatErrors.From(ex))).ConfigureAwait(false);
+                Log.Rejected(_logger, active.RequestId, active.ClientRequestId, error.Code, error.Message);
+                await FinishAsync(active, ProtoMapping.Failure(active.RequestId, active.ClientRequestId, error)).ConfigureAwait(false);
                 continue;
             }
             await RunAsync(active, prepared, holdsSlot: false, countedAsWaiting: false).ConfigureAwait(false);
@@ -303,6 +317,8 @@ internal sealed partial class StreamChatSession
         private int _reason;
 
         public ulong RequestId { get; } = requestId;
+        /// <summary>Set when the request is refused on arrival; an untagged one still waits its turn to say so.</summary>
+        public ChatError? Refusal { get; init; }
         public string ClientRequestId { get; } = clientRequestId;
         public Proto.ChatRequest Request { get; } = request;
         public CancellationToken Token => _cts.Token;

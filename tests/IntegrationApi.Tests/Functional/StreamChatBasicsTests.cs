@@ -111,4 +111,24 @@ public sealed class StreamChatBasicsTests
         Assert.Equal("s1", stream.DeltaText("A"));
         Assert.NotEqual(slow.RequestId, fast.RequestId);
     }
+
+    [Fact]
+    public async Task UntaggedRefusals_WaitTheirTurn_OrderIsKept()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        gateway.OpenAI.On("slow", new FakeScript { TextChunks = ["s", "l", "o", "w"], ChunkGap = TimeSpan.FromMilliseconds(30) });
+        using var stream = gateway.OpenStream("openai");
+
+        await stream.SendAsync(gateway.NewChat("openai", "slow"));
+        var bad = gateway.NewChat("openai", "bad"); bad.Action = (Contracts.ChatAction)5;      // refused on arrival
+        await stream.SendAsync(bad);
+        var invalid = gateway.NewChat("openai", "invalid"); invalid.Conversations.Clear();    // refused when validated
+        await stream.SendAsync(invalid);
+        await stream.SendAsync(gateway.NewChat("openai", "last"));
+        var terminals = await stream.ReadTerminalsAsync(4);
+
+        Assert.Equal([200, 400, 400, 200], terminals.Select(t => t.Code));
+        Assert.Equal("slow", terminals[0].Text());
+        Assert.True(terminals.Zip(terminals.Skip(1)).All(p => p.First.RequestId < p.Second.RequestId));
+    }
 }
