@@ -24,12 +24,11 @@ public sealed class EngineGuaranteesTests
         Assert.Equal([200, 401, 200], terminals.Select(t => t.Code));
         var requests = gateway.Fake(provider).Requests;
         Assert.Equal(provider == "vertexai" ? 2 : 3, requests.Count); // Vertex: the bad key fails at the token exchange
-        // One pooled connection, three credentials. Cohere's stream goes on ("data: [DONE]") after the event
-        // that ends the answer; the adapter does not wait for it, so the pool drains that connection in the
-        // background and the next request may open another before it is back.
+        // Pooled connections shared by three credentials: at least one reuse. Not exactly one: a stream the
+        // adapter stops reading at its end event (before the body's last bytes, e.g. Cohere's "[DONE]") is
+        // drained by the pool in the background, and the next request may open a connection meanwhile.
         var connections = requests.Select(r => r.ConnectionId).Distinct().Count();
-        if (provider == "cohere") Assert.InRange(connections, 1, 2);
-        else Assert.Equal(1, connections);
+        Assert.InRange(connections, 1, requests.Count - 1);
     }
 
     [Fact]
