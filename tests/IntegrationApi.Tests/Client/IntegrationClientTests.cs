@@ -1,0 +1,135 @@
+using Grpc.Core;
+using IntegrationApi.Client;
+using IntegrationApi.Testing;
+using IntegrationApi.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Proto = IntegrationApi.Contracts;
+
+namespace IntegrationApi.Tests.Client;
+
+/// <summary>The client library against the real service and fakes: multiplexing, cancel, reconnect, fallback.</summary>
+public sealed class IntegrationClientTests
+{
+    private static IntegrationClient NewClient(TestGateway gateway, int perStream = 32, int streams = 4) =>
+        new(gateway.Channel, new IntegrationClientOptions
+        {
+            Headers = () => TestGateway.AuthHeaders(),
+            MaxInFlightPerStream = perStream,
+            MaxStreams = streams,
+        });
+
+    private static Proto.ChatRequest Chat(TestGateway gateway, string prompt)
+    {
+        var request = gateway.NewChat("openai", prompt);
+        request.ProviderName = "openai";
+        return request;
+    }
+
+    [Fact]
+    public async Task ManyConcurrentChats_ShareAFewStreams_EachGetsItsOwnAnswer()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        gateway.OpenAI.Responder = r => new FakeScript { TextChunks = ["echo:", r.Json!.Value.GetProperty("messages")[0].GetProperty("content").GetString()!] };
+        await using var client = NewClient(gateway, perStream: 8, streams: 2);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => client.ChatAsync(Chat(gateway, $"p{i}"))));
+
+        for (var i = 0; i < answers.Length; i++)
+        {
+            Assert.True(answers[i].Success, answers[i].Describe());
+            Assert.Equal($"echo:p{i}", answers[i].Text());
+        }
+        Assert.InRange(client.StreamsOpened, 1, 2);
+    }
+
+    [Fact]
+    public async Task StreamAsync_DeltasThenTerminal()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a", "b", "c"] };
+        await using var client = NewClient(gateway);
+
+        var responses = new List<Proto.ChatResponse>();
+        await foreach (var r in client.StreamAsync(Chat(gateway, "hi"))) responses.Add(r);
+
+        Assert.Equal(["a", "b", "c"], responses.Take(3).Select(r => r.Text()));
+        Assert.True(ChatStream.IsTerminal(responses[^1]));
+        Assert.Equal("abc", responses[^1].Text());
+    }
+
+    [Fact]
+    public async Task CancellingOneRequest_CancelsOnlyIt_UpstreamAborted()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        gateway.OpenAI.On("victim", new FakeScript { TextChunks = ["v1", "v2"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
+        gateway.OpenAI.On("other", new FakeScript { TextChunks = ["fine"] });
+        await using var client = NewClient(gateway);
+        using var cts = new CancellationTokenSource();
+
+        var victim = Task.Run(async () =>
+        {
+            await foreach (var _ in client.StreamAsync(Chat(gateway, "victim"), cts.Token)) cts.Cancel(); // stop at the first delta
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => victim.DefaultTimeout());
+        var other = await client.ChatAsync(Chat(gateway, "other")).DefaultTimeout();
+
+        Assert.Equal("fine", other.Text());
+        await gateway.OpenAI.Requests.Single(r => r.Body.Contains("victim")).Aborted.DefaultTimeout();
+        Assert.Equal(1, client.StreamsOpened); // one stream carried both
+    }
+
+    [Fact]
+    public async Task StreamEndedByTheServer_NewRequestsOpenANewStream()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:00:00.200" });
+        await using var client = NewClient(gateway);
+
+        Assert.True((await client.ChatAsync(Chat(gateway, "one"))).Success);
+        // The server drains the stream once it is 200 ms old and ends it; wait for that, bounded.
+        var deadline = DateTime.UtcNow + TaskTimeoutExtensions.Limit;
+        while (client.OpenStreams > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.Equal(0, client.OpenStreams);
+
+        Assert.True((await client.ChatAsync(Chat(gateway, "two"))).Success);
+        Assert.Equal(2, client.StreamsOpened);
+    }
+
+    [Fact]
+    public async Task ServerWithoutBidirectionalStreamChat_FallsBackToUnaryChat()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        await using var app = builder.Build();
+        app.MapGrpcService<UnaryOnlyLlmService>();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(address);
+        await using var client = new IntegrationClient(channel);
+
+        var first = await client.ChatAsync(new Proto.ChatRequest { ProviderName = "openai" }).DefaultTimeout();
+        var second = await client.ChatAsync(new Proto.ChatRequest { ProviderName = "openai" }).DefaultTimeout();
+
+        Assert.Equal("unary answer", first.Text());
+        Assert.Equal("unary answer", second.Text());
+        Assert.True(client.UsesUnaryFallback);
+    }
+
+    /// <summary>An old server: Chat only; StreamChat answers Unimplemented.</summary>
+    private sealed class UnaryOnlyLlmService : Proto.LlmService.LlmServiceBase
+    {
+        public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) => Task.FromResult(new Proto.ChatResponse
+        {
+            Code = 200, Success = true, FinishReason = "stop",
+            Data = new Contracts.Common.Message { Role = "assistant", Contents = { new Contracts.Common.Content { ContentType = "text", Content_ = Google.Protobuf.ByteString.CopyFromUtf8("unary answer") } } },
+        });
+    }
+}
