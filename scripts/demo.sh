@@ -33,10 +33,10 @@ pids+=($!)
 cli() { tools/IntegrationApi.Cli/$bin/integration-cli --address "http://127.0.0.1:$port" --api-key rpd-prj-dev-key --key demo-key --wait 30 "$@"; }
 
 echo
-echo "== one stream, three concurrent requests to OpenAI (tagged, interleaved)"
+echo "== one stream, three concurrent requests to OpenAI (interleaved, told apart by clientRequestId)"
 cli --provider openai --concurrent "What is a gRPC stream?" "Name three rivers." "Say hello in French."
 echo
-echo "== one stream, two requests to Anthropic answered in order (untagged)"
+echo "== one stream, two requests to Anthropic, one after the other"
 cli --provider anthropic "Tell me a short joke." "Now explain it."
 echo
 echo "== the same stream shape against Gemini, Cohere, Mistral and Replicate"

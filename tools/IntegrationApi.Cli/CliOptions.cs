@@ -25,7 +25,7 @@ internal sealed record CliOptions
           --api-key KEY        project API key for x-api-key (INTEGRATION_API_KEY)
           --jwt TOKEN          service token for x-internal-service-key (INTEGRATION_API_JWT)
           --system TEXT        a system prompt for every request
-          --concurrent         tag the requests so they run at once and interleave
+          --concurrent         send every prompt at once (they run concurrently, deltas interleave)
           --wait SECONDS       retry connecting this long while the service starts
         """;
 

@@ -5,6 +5,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using IntegrationApi.Cli;
+using IntegrationApi.Client;
 using IntegrationApi.Contracts;
 using IntegrationApi.Contracts.Common;
 
@@ -25,58 +26,62 @@ var headers = new Grpc.Core.Metadata();
 if (options.Jwt is not null) headers.Add("x-internal-service-key", options.Jwt);
 if (options.ApiKey is not null) headers.Add("x-api-key", options.ApiKey);
 
-using var channel = GrpcChannel.ForAddress(options.Address);
-var client = new LlmService.LlmServiceClient(channel);
+using var channel = IntegrationClient.CreateChannel(options.Address);
 if (options.Wait > TimeSpan.Zero && !await WaitForServiceAsync(channel, options.Wait))
 {
     Console.Error.WriteLine($"the service at {options.Address} did not answer within {options.Wait.TotalSeconds:0} s");
     return 1;
 }
+await using var client = new IntegrationClient(channel, new IntegrationClientOptions { Headers = () => headers });
 
-using var call = client.StreamChat(headers);
-var started = new Dictionary<string, long>();
-var firstDelta = new Dictionary<string, long>();
-for (var i = 0; i < options.Prompts.Count; i++)
+// All prompts share one persistent stream. Concurrent: every request at once, deltas interleaved and
+// labelled; otherwise one after the other, deltas printed as they come.
+var output = new Lock();
+async Task<bool> RunAsync(int index, bool labelled)
 {
-    var id = options.Concurrent ? (i + 1).ToString(CultureInfo.InvariantCulture) : "";
-    started[options.Concurrent ? id : i.ToString(CultureInfo.InvariantCulture)] = Stopwatch.GetTimestamp();
-    await call.RequestStream.WriteAsync(Request(options, options.Prompts[i], id));
-}
-await call.RequestStream.CompleteAsync();
-
-var exitCode = 0;
-var sequence = 0; // untagged requests answer in order: the n-th terminal closes the n-th prompt
-try
-{
-    await foreach (var response in call.ResponseStream.ReadAllAsync())
+    var label = labelled ? $"[{index + 1}] " : "";
+    var started = Stopwatch.GetTimestamp();
+    long firstDelta = 0;
+    try
     {
-        var key = options.Concurrent ? response.ClientRequestId : sequence.ToString(CultureInfo.InvariantCulture);
-        var label = options.Concurrent ? $"[{response.ClientRequestId}] " : "";
-        if (response.FinishReason.Length == 0)
+        await foreach (var response in client.StreamAsync(Request(options, options.Prompts[index])))
         {
-            firstDelta.TryAdd(key, Stopwatch.GetTimestamp());
-            var text = string.Concat(response.Data.Contents.Select(c => c.Content_.ToStringUtf8()));
-            if (options.Concurrent) Console.WriteLine(label + text); else Console.Write(text);
-            continue;
+            var text = string.Concat(response.Data?.Contents.Select(c => c.Content_.ToStringUtf8()) ?? []);
+            lock (output)
+            {
+                if (response.FinishReason.Length == 0)
+                {
+                    if (firstDelta == 0) firstDelta = Stopwatch.GetTimestamp();
+                    if (labelled) Console.WriteLine(label + text); else Console.Write(text);
+                    continue;
+                }
+                if (!labelled) Console.WriteLine();
+                Console.WriteLine(label + Summary(response, started, firstDelta));
+                return response.Success;
+            }
         }
-        if (!options.Concurrent) Console.WriteLine();
-        Console.WriteLine(label + Summary(response, started.GetValueOrDefault(key), firstDelta.GetValueOrDefault(key)));
-        if (!response.Success) exitCode = 1;
-        sequence++;
     }
+    catch (Exception ex) when (ex is RpcException or IntegrationStreamException)
+    {
+        lock (output) Console.Error.WriteLine($"{label}stream failed: {ex.Message}");
+    }
+    return false;
 }
-catch (RpcException ex)
-{
-    Console.Error.WriteLine($"stream failed: {ex.StatusCode} {ex.Status.Detail}");
-    return 1;
-}
-return exitCode;
 
-static ChatRequest Request(CliOptions o, string prompt, string clientRequestId)
+bool[] results;
+if (options.Concurrent)
+    results = await Task.WhenAll(Enumerable.Range(0, options.Prompts.Count).Select(i => RunAsync(i, labelled: true)));
+else
+{
+    results = new bool[options.Prompts.Count];
+    for (var i = 0; i < results.Length; i++) results[i] = await RunAsync(i, labelled: false);
+}
+return results.All(ok => ok) ? 0 : 1;
+
+static ChatRequest Request(CliOptions o, string prompt)
 {
     var request = new ChatRequest
     {
-        ClientRequestId = clientRequestId,
         ProviderName = o.Provider,
         Credential = new Credential { Value = new Struct { Fields = { ["key"] = Value.ForString(o.ProviderKey ?? "") } } },
     };
