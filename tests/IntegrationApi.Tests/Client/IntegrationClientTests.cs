@@ -100,19 +100,83 @@ public sealed class IntegrationClientTests
         Assert.Equal(2, client.StreamsOpened);
     }
 
-    [Fact]
-    public async Task ServerWithoutBidirectionalStreamChat_FallsBackToUnaryChat()
+    /// <summary>A bare gRPC server with one LlmService implementation, for behaviours the real service never shows.</summary>
+    private static async Task<(WebApplication App, Grpc.Net.Client.GrpcChannel Channel)> StartServerAsync<TService>(TService service) where TService : class
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
-        await using var app = builder.Build();
-        app.MapGrpcService<UnaryOnlyLlmService>();
+        builder.Services.AddSingleton(service);
+        var app = builder.Build();
+        app.MapGrpcService<TService>();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(address);
+        return (app, Grpc.Net.Client.GrpcChannel.ForAddress(address));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task StreamEndsUnderARequest_ResentOnceBeforeItsFirstDelta_FailsClearlyAfter(bool deltaFirst)
+    {
+        var service = new FailingFirstStreamService(deltaFirst);
+        var (app, channel) = await StartServerAsync(service);
+        await using var _ = app;
+        using var __ = channel;
+        await using var client = new IntegrationClient(channel);
+
+        if (deltaFirst)
+        {
+            // It had started answering: re-sending could repeat text, so it fails, saying why.
+            var error = await Assert.ThrowsAsync<IntegrationStreamException>(() => client.ChatAsync(new Proto.ChatRequest { ProviderName = "openai" }).DefaultTimeout());
+            Assert.Equal(StatusCode.Unavailable, error.Status.StatusCode);
+            Assert.Contains("not re-sent", error.Message);
+        }
+        else
+        {
+            var answer = await client.ChatAsync(new Proto.ChatRequest { ProviderName = "openai" }).DefaultTimeout();
+            Assert.Equal("second stream", answer.Text());
+        }
+        Assert.Equal(deltaFirst ? 1 : 2, service.Streams);
+        Assert.Equal(deltaFirst ? 1 : 2, client.StreamsOpened);
+    }
+
+    /// <summary>The first stream reads one request and dies (after a delta, or before); later streams answer.</summary>
+    private sealed class FailingFirstStreamService(bool deltaFirst) : Proto.LlmService.LlmServiceBase
+    {
+        private int _streams;
+        public int Streams => Volatile.Read(ref _streams);
+
+        public override async Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses, ServerCallContext context)
+        {
+            var first = Interlocked.Increment(ref _streams) == 1;
+            while (await requests.MoveNext(context.CancellationToken))
+            {
+                var id = requests.Current.ClientRequestId;
+                if (first)
+                {
+                    if (deltaFirst) await responses.WriteAsync(Answer(id, "partial", terminal: false));
+                    throw new RpcException(new Status(StatusCode.Unavailable, "gone"));
+                }
+                await responses.WriteAsync(Answer(id, "second stream", terminal: true));
+            }
+        }
+
+        private static Proto.ChatResponse Answer(string id, string text, bool terminal) => new()
+        {
+            Code = 200, Success = true, ClientRequestId = id, FinishReason = terminal ? "stop" : "",
+            Data = new Contracts.Common.Message { Role = "assistant", Contents = { new Contracts.Common.Content { ContentType = "text", Content_ = Google.Protobuf.ByteString.CopyFromUtf8(text) } } },
+        };
+    }
+
+    [Fact]
+    public async Task ServerWithoutBidirectionalStreamChat_FallsBackToUnaryChat()
+    {
+        var (app, channel) = await StartServerAsync(new UnaryOnlyLlmService());
+        await using var _ = app;
+        using var __ = channel;
         await using var client = new IntegrationClient(channel);
 
         var first = await client.ChatAsync(new Proto.ChatRequest { ProviderName = "openai" }).DefaultTimeout();
