@@ -35,6 +35,7 @@ var app = IntegrationApiApp.Create(["--environment", "Production"], builder =>
     {
         ["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0",
         ["Kestrel:EndpointDefaults:Protocols"] = "Http2",
+        ["Engine:RequestsPerSecondPerStream"] = "0", // measure the gateway, not its limits
         ["Providers:OpenAI:BaseUrl"] = fake.BaseUrl,
         ["Auth:ApiKeys:0:Sha256"] = CallerAuthenticator.HashKey(apiKey),
         ["Auth:ApiKeys:0:OrganizationId"] = "1",

@@ -88,9 +88,8 @@ public sealed class IntegrationClient : IAsyncDisposable
                 continue;
             }
             if (!pending.Started && _options.ResendBeforeFirstDelta && attempt == 0) continue;
-            throw new IntegrationStreamException(
-                $"the stream ended before the request finished ({failure.StatusCode}: {failure.Detail}); it was not re-sent because it had started answering",
-                failure);
+            var why = pending.Started ? "it was not re-sent because it had started answering" : "it had been re-sent once already";
+            throw new IntegrationStreamException($"the stream ended before the request finished ({failure.StatusCode}: {failure.Detail}); {why}", failure);
         }
     }
 

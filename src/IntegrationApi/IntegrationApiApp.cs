@@ -13,7 +13,6 @@ public static class IntegrationApiApp
 
         var app = builder.Build();
         app.MapIntegrationApi();
-        app.MapGet("/healthz", () => Results.Ok(new { healthy = true }));
         return app;
     }
 }

@@ -1,5 +1,10 @@
 using IntegrationApi.Api;
 using IntegrationApi.Auth;
+using IntegrationApi.Metrics;
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using IntegrationApi.Providers;
 using IntegrationApi.Streaming;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -16,11 +21,11 @@ public static class IntegrationApiServiceCollectionExtensions
         services.AddEngine();
         services.AddProviders();
         services.AddCallerAuth();
-        services.AddGrpc(o =>
-        {
-            o.Interceptors.Add<AuthInterceptor>();
-            o.MaxReceiveMessageSize = 16 * 1024 * 1024;
-        });
+        services.AddGatewayMetrics();
+        services.AddConnections();
+        services.AddGrpc(o => o.Interceptors.Add<AuthInterceptor>());
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks().AddCheck<DrainHealthCheck>("not-draining");
         return services;
     }
 
@@ -36,7 +41,30 @@ public static class IntegrationApiServiceCollectionExtensions
         endpoints.MapGrpcService<CohereServiceBinding>();
         endpoints.MapGrpcService<MistralServiceBinding>();
         endpoints.MapGrpcService<LlmServiceBinding>();
+        endpoints.MapGrpcHealthChecksService();
+        endpoints.MapGrpcReflectionService();
+        endpoints.MapHealthChecks("/readiness");
+        endpoints.MapGet("/healthz", () => Results.Ok(new { healthy = true }));
+        endpoints.MapPrometheusScrapingEndpoint("/metrics");
         return endpoints;
+    }
+
+    private static void AddGatewayMetrics(this IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.TryAddSingleton<GatewayMetrics>();
+        services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
+    }
+
+    private static void AddConnections(this IServiceCollection services)
+    {
+        services.AddOptions<ConnectionOptions>().BindConfiguration("Server").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ConnectionOptions>>((kestrel, o) =>
+        {
+            kestrel.Limits.Http2.KeepAlivePingDelay = o.Value.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = o.Value.KeepAlivePingTimeout;
+        });
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<ConnectionOptions>>((grpc, o) => grpc.MaxReceiveMessageSize = o.Value.MaxReceiveMessageSize);
     }
 
     private static void AddEngine(this IServiceCollection services)
@@ -46,6 +74,7 @@ public static class IntegrationApiServiceCollectionExtensions
         services.TryAddSingleton<ChatEngine>();
         services.TryAddSingleton<ChatRouting>();
         services.TryAddSingleton<ChatEndpoint>();
+        services.TryAddSingleton<PrincipalLimiter>();
         // Kestrel must wait for streams to drain; give it a little longer than the drain itself.
         services.AddOptions<HostOptions>().Configure<Microsoft.Extensions.Options.IOptions<EngineOptions>>((host, engine) =>
             host.ShutdownTimeout = engine.Value.DrainTimeout + TimeSpan.FromSeconds(5));

@@ -11,7 +11,8 @@ namespace IntegrationApi.Api;
 /// <summary>The one implementation of <c>Chat</c> and <c>StreamChat</c> behind every provider service and <c>LlmService</c>.</summary>
 internal sealed class ChatEndpoint(
     ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> options,
-    TimeProvider time, IHostApplicationLifetime lifetime, ILogger<StreamChatSession> sessionLogger)
+    TimeProvider time, Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter,
+    IHostApplicationLifetime lifetime, ILogger<StreamChatSession> sessionLogger)
 {
     private static readonly Func<string, CancellationToken, ValueTask> IgnoreText = static (_, _) => ValueTask.CompletedTask;
 
@@ -27,6 +28,10 @@ internal sealed class ChatEndpoint(
         PreparedRequest prepared;
         try { prepared = routing.Prepare(request, serviceProvider); }
         catch (ChatRequestException ex) { return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)); }
+        using var lease = principalLimiter.TryAcquire(AuthInterceptor.PrincipalOf(context));
+        if (lease is null)
+            return ProtoMapping.Failure(requestId, request.ClientRequestId,
+                ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
         try
         {
             var outcome = await engine.RunAsync(prepared.Provider, prepared.Request, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
@@ -77,7 +82,7 @@ internal sealed class ChatEndpoint(
         ServerCallContext context, string? serviceProvider)
     {
         EnsureAvailable(serviceProvider);
-        var session = new StreamChatSession(engine, routing, ids, options.Value, time, sessionLogger,
+        var session = new StreamChatSession(engine, routing, ids, options.Value, time, metrics, principalLimiter, sessionLogger,
             requests, responses, context, AuthInterceptor.PrincipalOf(context), serviceProvider);
         return session.RunAsync(lifetime.ApplicationStopping);
     }

@@ -20,7 +20,7 @@ namespace IntegrationApi.Streaming;
 /// 4. Cancelling <c>cancellationToken</c> aborts the upstream call and throws <see cref="OperationCanceledException"/>;
 ///    the caller knows why it cancelled and writes the terminal response.
 /// </summary>
-public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProvider time, ILogger<ChatEngine> logger)
+public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProvider time, Metrics.GatewayMetrics metrics, ILogger<ChatEngine> logger)
 {
     private readonly EngineOptions _options = options.Value;
 
@@ -103,6 +103,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
     {
         if (error is not null) error = error with { Message = request.Credential.Redact(error.Message) };
         var outcome = new ChatOutcome(requestId, result, error, time.GetElapsedTime(start), timeToFirstToken, attempts);
+        metrics.RequestCompleted(provider.Name, request.Model, error?.Code ?? 200, outcome.Elapsed, timeToFirstToken, result?.Usage, attempts);
         Log.Completed(logger, requestId, provider.Name, request.Model, error?.Code ?? 200,
             outcome.Elapsed.TotalMilliseconds, timeToFirstToken?.TotalMilliseconds ?? -1, attempts);
         return outcome;

@@ -39,6 +39,8 @@ public static class ChatErrors
 
     public static ChatError DuplicateId(string id) => new(Duplicate, $"clientRequestId \"{id}\" is already in flight on this stream", "A request with this id is already running.");
 
+    public static ChatError RateLimited(string why) => new(TooManyRequests, why, "Too many requests; try again shortly.");
+
     public static ChatError QueueFull(int limit) => new(TooManyRequests, $"too many requests on this stream (more than {limit} waiting)", "Too many requests; try again shortly.");
 
     public static ChatError TokenExpired() => new(Unauthorized, "the caller's token expired; reopen the stream with a fresh token", "Your session expired; please reconnect.");

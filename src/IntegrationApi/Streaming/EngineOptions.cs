@@ -38,6 +38,15 @@ public sealed class EngineOptions
     /// <summary>How long a draining stream lets its requests finish before cancelling them with a 503.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>Chat requests per second one stream may start (token bucket); past it a request gets a 429. 0 = no limit.</summary>
+    [Range(0, 1_000_000)] public int RequestsPerSecondPerStream { get; set; } = 1000;
+
+    /// <summary>How many requests a stream may start at once before the per-second rate applies.</summary>
+    [Range(1, 1_000_000)] public int RequestBurstPerStream { get; set; } = 2000;
+
+    /// <summary>Requests one principal (organization + project) may have running at once over all its streams; past it a 429. 0 = no limit.</summary>
+    [Range(0, 1_000_000)] public int MaxConcurrentRequestsPerPrincipal { get; set; } = 1024;
+
     /// <summary>Machine id (0–1023) folded into request ids so that several instances never collide.</summary>
     [Range(0, 1023)] public int MachineId { get; set; }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using System.Threading.RateLimiting;
 using Grpc.Core;
 using IntegrationApi.Api;
 using IntegrationApi.Auth;
@@ -41,6 +42,10 @@ internal sealed partial class StreamChatSession
     private readonly IServerStreamWriter<Proto.ChatResponse> _responses;
     private readonly CallerPrincipal _principal;
     private readonly string? _serviceProvider;
+    private readonly Metrics.GatewayMetrics _metrics;
+    private readonly PrincipalLimiter _principalLimiter;
+    private readonly TokenBucketRateLimiter? _rate;
+    private long _accepted;
 
     private readonly Channel<Proto.ChatResponse> _out;
     private readonly Channel<ActiveRequest> _serialLane = Channel.CreateUnbounded<ActiveRequest>(new() { SingleReader = true, SingleWriter = true });
@@ -53,10 +58,20 @@ internal sealed partial class StreamChatSession
     private int _draining;
 
     public StreamChatSession(ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, EngineOptions options, TimeProvider time,
+        Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter,
         ILogger logger, IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses,
         ServerCallContext context, CallerPrincipal principal, string? serviceProvider)
     {
         (_engine, _routing, _ids, _options, _time, _logger) = (engine, routing, ids, options, time, logger);
+        (_metrics, _principalLimiter) = (metrics, principalLimiter);
+        _rate = options.RequestsPerSecondPerStream <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.RequestBurstPerStream,
+            TokensPerPeriod = options.RequestsPerSecondPerStream,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
         (_requests, _responses, _principal, _serviceProvider) = (requests, responses, principal, serviceProvider);
         _out = Channel.CreateBounded<Proto.ChatResponse>(new BoundedChannelOptions(options.ResponseBufferPerStream)
         {
@@ -71,6 +86,8 @@ internal sealed partial class StreamChatSession
     /// <summary>Serves the call until the client half-closes, the call is cancelled, or a drain completes.</summary>
     public async Task RunAsync(CancellationToken shutdown)
     {
+        var started = _time.GetTimestamp();
+        _metrics.StreamOpened();
         var writer = WriteLoopAsync();
         var lane = SerialLaneAsync();
         using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("server shutdown"), this);
@@ -81,7 +98,10 @@ internal sealed partial class StreamChatSession
         {
             using var reading = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, _stopReading.Token);
             while (await _requests.MoveNext(reading.Token).ConfigureAwait(false))
+            {
+                _metrics.MessageReceived();
                 await AcceptAsync(_requests.Current).ConfigureAwait(false);
+            }
         }
         catch (Exception) when (_stopReading.IsCancellationRequested || _abort.IsCancellationRequested)
         {
@@ -103,6 +123,8 @@ internal sealed partial class StreamChatSession
         _out.Writer.TryComplete();
         await writer.ConfigureAwait(false);
         _abort.Dispose();
+        _rate?.Dispose();
+        _metrics.StreamClosed(_time.GetElapsedTime(started), Interlocked.Read(ref _accepted));
         if (readFailure is not null) throw readFailure;
     }
 
@@ -116,10 +138,12 @@ internal sealed partial class StreamChatSession
         }
 
         var requestId = _ids.Next();
+        Interlocked.Increment(ref _accepted);
         var refusal =
             request.Action != Proto.ChatAction.Chat ? ChatErrors.From(new ChatRequestException($"action {(int)request.Action} is unknown (CHAT, CANCEL)"))
             : Volatile.Read(ref _draining) != 0 ? ChatErrors.Draining()
             : _principal.IsExpired(_time.GetUtcNow()) ? ChatErrors.TokenExpired()
+            : _rate is not null && !TryTakeRateToken() ? ChatErrors.RateLimited($"more than {_options.RequestsPerSecondPerStream} requests per second on this stream")
             : null;
         if (clientId.Length == 0)
         {
@@ -171,18 +195,34 @@ internal sealed partial class StreamChatSession
         }
     }
 
+    private bool TryTakeRateToken()
+    {
+        using var lease = _rate!.AttemptAcquire();
+        return lease.IsAcquired;
+    }
+
     private bool TryReserveWaitingPlace()
     {
-        if (Interlocked.Increment(ref _waiting) <= _options.MaxQueuedRequestsPerStream) return true;
+        if (Interlocked.Increment(ref _waiting) <= _options.MaxQueuedRequestsPerStream)
+        {
+            _metrics.Queued(1);
+            return true;
+        }
         Interlocked.Decrement(ref _waiting);
         return false;
+    }
+
+    private void LeaveWaitingPlace()
+    {
+        Interlocked.Decrement(ref _waiting);
+        _metrics.Queued(-1);
     }
 
     private async Task SerialLaneAsync()
     {
         await foreach (var active in _serialLane.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            Interlocked.Decrement(ref _waiting);
+            LeaveWaitingPlace();
             PreparedRequest prepared = default;
             if ((active.Refusal ?? TryPrepare(active.Request, out prepared)) is { } error)
             {
@@ -202,16 +242,26 @@ internal sealed partial class StreamChatSession
             if (!holdsSlot)
             {
                 try { await _slots.WaitAsync(active.Token).ConfigureAwait(false); }
-                finally { if (countedAsWaiting) Interlocked.Decrement(ref _waiting); }
+                finally { if (countedAsWaiting) LeaveWaitingPlace(); }
                 holdsSlot = true;
             }
-            var outcome = await _engine.RunAsync(prepared.Provider, prepared.Request, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
-            terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
+            using var lease = _principalLimiter.TryAcquire(_principal);
+            if (lease is null)
+            {
+                terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId,
+                    ChatErrors.RateLimited($"more than {_options.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
+            }
+            else
+            {
+                var outcome = await _engine.RunAsync(prepared.Provider, prepared.Request, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
+                terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
+            }
         }
         catch (OperationCanceledException) when (active.Token.IsCancellationRequested)
         {
             var reason = active.Reason;
             Log.Cancelled(_logger, active.RequestId, active.ClientRequestId, reason);
+            _metrics.Cancelled(reason == CancelReason.Drain ? "drain" : reason == CancelReason.Client ? "client" : "stream_ended");
             terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId,
                 reason == CancelReason.Drain ? ChatErrors.Draining() : ChatErrors.CancelledByClient());
         }
@@ -265,6 +315,7 @@ internal sealed partial class StreamChatSession
                     // Flush only when nothing else is queued: bursts go out in one write, a lone delta at once.
                     _responses.WriteOptions = reader.Count > 0 ? Buffered : null;
                     await _responses.WriteAsync(response, _abort.Token).ConfigureAwait(false);
+                    _metrics.MessageSent();
                 }
             }
         }

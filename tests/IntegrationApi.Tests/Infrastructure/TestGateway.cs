@@ -30,6 +30,9 @@ public sealed class TestGateway : IAsyncDisposable
     }
 
     public WebApplication App { get; }
+
+    /// <summary>The HTTP/1.1 endpoint of /metrics, /healthz and /readiness.</summary>
+    public string HttpAddress { get; private init; } = "";
     public OpenAIFake OpenAI => (OpenAIFake)_fakes["openai"];
     public AnthropicFake Anthropic => (AnthropicFake)_fakes["anthropic"];
     public CapturingLoggerProvider Logs { get; }
@@ -68,6 +71,7 @@ public sealed class TestGateway : IAsyncDisposable
         var config = new Dictionary<string, string?>
         {
             ["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
             ["Providers:OpenAI:BaseUrl"] = fakes["openai"].BaseUrl,
             ["Providers:Anthropic:BaseUrl"] = fakes["anthropic"].BaseUrl,
             ["Providers:Mistral:BaseUrl"] = fakes["mistral"].BaseUrl,
@@ -92,8 +96,9 @@ public sealed class TestGateway : IAsyncDisposable
             if (time is not null) builder.Services.AddSingleton(time);
         });
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestGateway(app, fakes, logs, address);
+        // Kestrel binds configured endpoints in key order: "Grpc" (HTTP/2) before "Http" (HTTP/1.1: metrics, health).
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToArray();
+        return new TestGateway(app, fakes, logs, addresses[0]) { HttpAddress = addresses[1] };
     }
 
     /// <summary>Call metadata carrying a valid service JWT.</summary>

@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace IntegrationApi;
+
+/// <summary>The callers' connections (<c>Server</c> section): HTTP/2 keepalive and message size.</summary>
+public sealed class ConnectionOptions
+{
+    /// <summary>Ping an idle HTTP/2 connection this often, so proxies keep it and dead peers are found.</summary>
+    public TimeSpan KeepAlivePingDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Close the connection when a ping gets no answer within this.</summary>
+    public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Largest ChatRequest accepted (bytes); larger ones end the call with ResourceExhausted.</summary>
+    [Range(1024, int.MaxValue)] public int MaxReceiveMessageSize { get; set; } = 16 * 1024 * 1024;
+}
