@@ -12,6 +12,9 @@ public static class IntegrationApiApp
         builder.Services.AddIntegrationApi();
 
         var app = builder.Build();
+        // Validate every setting now, before anything is built from it, so a wrong value stops the
+        // service with a message naming the setting (not a stack trace from wherever it was first used).
+        app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
         app.MapIntegrationApi();
         return app;
     }

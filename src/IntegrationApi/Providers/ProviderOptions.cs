@@ -21,5 +21,5 @@ public abstract class EndpointProviderOptions : ProviderOptions
     public string BaseUrl { get; set; } = "";
 
     /// <summary>The base URL with a trailing slash, so relative paths append.</summary>
-    public Uri BaseUri => new(BaseUrl.EndsWith('/') ? BaseUrl : BaseUrl + "/");
+    public Uri ToBaseUri() => new(BaseUrl.EndsWith('/') ? BaseUrl : BaseUrl + "/");
 }

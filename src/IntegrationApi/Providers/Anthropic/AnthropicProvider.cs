@@ -23,9 +23,9 @@ public sealed class AnthropicOptions : EndpointProviderOptions
 /// <summary>Anthropic Messages API with <c>x-api-key</c> from <c>credential.key</c>.</summary>
 internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOptions> options) : IChatProvider, ICredentialVerifier
 {
-    private readonly Uri _models = new(options.Value.BaseUri, "models?limit=1");
+    private readonly Uri _models = new(options.Value.ToBaseUri(), "models?limit=1");
     private readonly AnthropicOptions _options = options.Value;
-    private readonly Uri _endpoint = new(options.Value.BaseUri, "messages");
+    private readonly Uri _endpoint = new(options.Value.ToBaseUri(), "messages");
 
     public string Name => ProviderNames.Anthropic;
 

@@ -15,8 +15,8 @@ public sealed class CohereOptions : EndpointProviderOptions
 /// <summary>Cohere Chat v2 (<c>POST /v2/chat</c>, Bearer key from <c>credential.key</c>); <c>message-end</c> ends the stream.</summary>
 internal sealed class CohereProvider(HttpClient client, IOptions<CohereOptions> options) : IChatProvider, ICredentialVerifier
 {
-    private readonly Uri _endpoint = new(options.Value.BaseUri, "chat");
-    private readonly Uri _check = new(options.Value.BaseUri, "../v1/check-api-key");
+    private readonly Uri _endpoint = new(options.Value.ToBaseUri(), "chat");
+    private readonly Uri _check = new(options.Value.ToBaseUri(), "../v1/check-api-key");
 
     public string Name => ProviderNames.Cohere;
 

@@ -13,7 +13,7 @@ public sealed class GeminiOptions : EndpointProviderOptions
 /// <summary>The Gemini API: <c>models/{model}:streamGenerateContent?alt=sse</c> with <c>x-goog-api-key</c> from <c>credential.key</c>.</summary>
 internal sealed class GeminiProvider(HttpClient client, IOptions<GeminiOptions> options) : IChatProvider, ICredentialVerifier
 {
-    private readonly Uri _base = options.Value.BaseUri;
+    private readonly Uri _base = options.Value.ToBaseUri();
 
     public string Name => ProviderNames.Gemini;
 

@@ -14,8 +14,8 @@ public sealed class MistralOptions : EndpointProviderOptions
 /// <summary>Mistral chat completions: the OpenAI-compatible dialect without <c>stream_options</c>, with <c>random_seed</c>.</summary>
 internal sealed class MistralProvider(HttpClient client, IOptions<MistralOptions> options) : IChatProvider, ICredentialVerifier
 {
-    private readonly Uri _endpoint = new(options.Value.BaseUri, "chat/completions");
-    private readonly Uri _models = new(options.Value.BaseUri, "models");
+    private readonly Uri _endpoint = new(options.Value.ToBaseUri(), "chat/completions");
+    private readonly Uri _models = new(options.Value.ToBaseUri(), "models");
 
     public string Name => ProviderNames.Mistral;
 

@@ -14,8 +14,8 @@ public sealed class OpenAIOptions : EndpointProviderOptions
 /// <summary>OpenAI Chat Completions: the OpenAI-compatible dialect with a Bearer key from <c>credential.key</c>.</summary>
 internal sealed class OpenAIProvider(HttpClient client, IOptions<OpenAIOptions> options) : IChatProvider, ICredentialVerifier
 {
-    private readonly Uri _endpoint = new(options.Value.BaseUri, "chat/completions");
-    private readonly Uri _models = new(options.Value.BaseUri, "models");
+    private readonly Uri _endpoint = new(options.Value.ToBaseUri(), "chat/completions");
+    private readonly Uri _models = new(options.Value.ToBaseUri(), "models");
 
     public string Name => ProviderNames.OpenAI;
 

@@ -21,7 +21,7 @@ public sealed class ReplicateOptions : EndpointProviderOptions
 internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOptions> options) : IChatProvider, ICredentialVerifier
 {
     private static readonly TimeSpan CancelTimeout = TimeSpan.FromSeconds(5);
-    private readonly Uri _base = options.Value.BaseUri;
+    private readonly Uri _base = options.Value.ToBaseUri();
 
     public string Name => ProviderNames.Replicate;
 
