@@ -51,6 +51,14 @@ internal static class ProviderHttp
         using (await SendAsync(client, request, provider, describeError, cancellationToken).ConfigureAwait(false)) { }
     }
 
+    /// <summary>A request body: <paramref name="value"/> as UTF-8 JSON, with its length known (no chunked upload).</summary>
+    public static ByteArrayContent JsonBody<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
+    {
+        var content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value, typeInfo));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
     /// <summary>The error kind an HTTP status stands for.</summary>
     public static ProviderErrorKind KindOf(HttpStatusCode status) => (int)status switch
     {

@@ -32,11 +32,7 @@ internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOpt
     public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
     {
         var body = AnthropicWire.ToMessagesRequest(request, _options.DefaultMaxTokens);
-        var message = new HttpRequestMessage(HttpMethod.Post, _endpoint)
-        {
-            Content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, AnthropicJsonContext.Default.AnthropicRequest)),
-        };
-        message.Content.Headers.ContentType = new("application/json");
+        var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = ProviderHttp.JsonBody(body, AnthropicJsonContext.Default.AnthropicRequest) };
         Authorize(message, request.Credential);
         return StreamAsync(message, cancellationToken);
     }

@@ -22,9 +22,7 @@ internal sealed class CohereProvider(HttpClient client, IOptions<CohereOptions> 
 
     public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(CohereWire.ToChatRequest(request), CohereJsonContext.Default.CohereRequest));
-        content.Headers.ContentType = new("application/json");
-        var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = content };
+        var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = ProviderHttp.JsonBody(CohereWire.ToChatRequest(request), CohereJsonContext.Default.CohereRequest) };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Credential.Require("key"));
         return StreamAsync(message, cancellationToken);
     }

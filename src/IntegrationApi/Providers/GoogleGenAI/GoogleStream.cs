@@ -28,10 +28,5 @@ internal static class GoogleStream
     }
 
     /// <summary>The JSON body as UTF-8 content.</summary>
-    public static ByteArrayContent ToContent(GoogleRequest request)
-    {
-        var content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, GoogleJsonContext.Default.GoogleRequest));
-        content.Headers.ContentType = new("application/json");
-        return content;
-    }
+    public static ByteArrayContent ToContent(GoogleRequest request) => ProviderHttp.JsonBody(request, GoogleJsonContext.Default.GoogleRequest);
 }

@@ -28,10 +28,5 @@ internal static class OpenAIChatStream
     }
 
     /// <summary>The JSON body of <paramref name="request"/> as UTF-8 content.</summary>
-    public static ByteArrayContent ToContent(OpenAIChatRequest request)
-    {
-        var content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, OpenAIJsonContext.Default.OpenAIChatRequest));
-        content.Headers.ContentType = new("application/json");
-        return content;
-    }
+    public static ByteArrayContent ToContent(OpenAIChatRequest request) => ProviderHttp.JsonBody(request, OpenAIJsonContext.Default.OpenAIChatRequest);
 }

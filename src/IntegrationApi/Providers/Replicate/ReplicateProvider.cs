@@ -86,8 +86,7 @@ internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOpt
     private async Task<ReplicatePrediction> CreateAsync(ReplicateCreateRequest body, string path, string key, CancellationToken cancellationToken)
     {
         using var create = Authorized(HttpMethod.Post, new Uri(_base, path), key);
-        create.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, ReplicateJsonContext.Default.ReplicateCreateRequest));
-        create.Content.Headers.ContentType = new("application/json");
+        create.Content = ProviderHttp.JsonBody(body, ReplicateJsonContext.Default.ReplicateCreateRequest);
         using var response = await ProviderHttp.SendAsync(client, create, Name, ReplicateWire.DescribeError, cancellationToken).ConfigureAwait(false);
         var prediction = await response.Content.ReadFromJsonAsync(ReplicateJsonContext.Default.ReplicatePrediction, cancellationToken).ConfigureAwait(false)
             ?? throw new ProviderException(ProviderErrorKind.BadResponse, Name, $"{Name} returned an empty prediction", retryable: false);
