@@ -22,6 +22,7 @@ public static class IntegrationApiServiceCollectionExtensions
         services.AddProviders();
         services.AddCallerAuth();
         services.AddGatewayMetrics();
+        services.AddAudit();
         services.AddConnections();
         services.AddGrpc(o => o.Interceptors.Add<AuthInterceptor>());
         services.AddGrpcReflection();
@@ -54,6 +55,15 @@ public static class IntegrationApiServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<GatewayMetrics>();
         services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
+    }
+
+    private static void AddAudit(this IServiceCollection services)
+    {
+        services.AddOptions<Audit.AuditOptions>().BindConfiguration("Audit").ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<Audit.IAuditStore, Audit.SqliteAuditStore>();
+        services.TryAddSingleton<Audit.AuditWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<Audit.AuditWriter>());
+        services.TryAddSingleton<AuditTrail>();
     }
 
     private static void AddConnections(this IServiceCollection services)

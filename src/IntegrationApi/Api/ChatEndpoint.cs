@@ -11,7 +11,7 @@ namespace IntegrationApi.Api;
 /// <summary>The one implementation of <c>Chat</c> and <c>StreamChat</c> behind every provider service and <c>LlmService</c>.</summary>
 internal sealed class ChatEndpoint(
     ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> options,
-    TimeProvider time, Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter,
+    TimeProvider time, Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter, AuditTrail audit,
     IHostApplicationLifetime lifetime, ILogger<StreamChatSession> sessionLogger)
 {
     private static readonly Func<string, CancellationToken, ValueTask> IgnoreText = static (_, _) => ValueTask.CompletedTask;
@@ -22,13 +22,21 @@ internal sealed class ChatEndpoint(
         EnsureAvailable(serviceProvider);
         if (lifetime.ApplicationStopping.IsCancellationRequested)
             throw new RpcException(new Status(StatusCode.Unavailable, "the server is shutting down"));
+        var principal = AuthInterceptor.PrincipalOf(context);
+        var response = await AnswerAsync(request, context, serviceProvider, principal).ConfigureAwait(false);
+        audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request, response);
+        return response;
+    }
+
+    private async Task<Proto.ChatResponse> AnswerAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider, CallerPrincipal principal)
+    {
         var requestId = ids.Next();
         if (request.Action != Proto.ChatAction.Chat)
             return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(new ChatRequestException("action must be CHAT on unary Chat (CANCEL is for StreamChat)")));
         PreparedRequest prepared;
         try { prepared = routing.Prepare(request, serviceProvider); }
         catch (ChatRequestException ex) { return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)); }
-        using var lease = principalLimiter.TryAcquire(AuthInterceptor.PrincipalOf(context));
+        using var lease = principalLimiter.TryAcquire(principal);
         if (lease is null)
             return ProtoMapping.Failure(requestId, request.ClientRequestId,
                 ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
@@ -82,7 +90,7 @@ internal sealed class ChatEndpoint(
         ServerCallContext context, string? serviceProvider)
     {
         EnsureAvailable(serviceProvider);
-        var session = new StreamChatSession(engine, routing, ids, options.Value, time, metrics, principalLimiter, sessionLogger,
+        var session = new StreamChatSession(engine, routing, ids, options.Value, time, metrics, principalLimiter, audit, sessionLogger,
             requests, responses, context, AuthInterceptor.PrincipalOf(context), serviceProvider);
         return session.RunAsync(lifetime.ApplicationStopping);
     }

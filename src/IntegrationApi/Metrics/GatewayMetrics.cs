@@ -24,6 +24,8 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _retries;
     private readonly Counter<long> _cancels;
     private readonly UpDownCounter<long> _queued;
+    private readonly Counter<long> _auditWritten;
+    private readonly Counter<long> _auditDropped;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -40,6 +42,8 @@ public sealed class GatewayMetrics
         _retries = meter.CreateCounter<long>("integration_api.retries", description: "Provider calls retried before their first token");
         _cancels = meter.CreateCounter<long>("integration_api.cancels", description: "Requests cancelled, by reason");
         _queued = meter.CreateUpDownCounter<long>("integration_api.queue.depth", description: "Requests waiting for a slot on their stream");
+        _auditWritten = meter.CreateCounter<long>("integration_api.audit.written", description: "Audit records stored");
+        _auditDropped = meter.CreateCounter<long>("integration_api.audit.dropped", description: "Audit records lost (buffer full, or the store failing at shutdown)");
     }
 
     public void StreamOpened() => _openStreams.Add(1);
@@ -56,6 +60,10 @@ public sealed class GatewayMetrics
     public void MessageSent() => _messagesSent.Add(1);
 
     public void Queued(int delta) => _queued.Add(delta);
+
+    public void AuditWritten(int count) => _auditWritten.Add(count);
+
+    public void AuditDropped(int count) => _auditDropped.Add(count);
 
     public void Cancelled(string reason) => _cancels.Add(1, new KeyValuePair<string, object?>("reason", reason));
 

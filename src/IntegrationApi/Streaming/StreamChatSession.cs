@@ -45,6 +45,8 @@ internal sealed partial class StreamChatSession
     private readonly Metrics.GatewayMetrics _metrics;
     private readonly PrincipalLimiter _principalLimiter;
     private readonly TokenBucketRateLimiter? _rate;
+    private readonly AuditTrail _audit;
+    private readonly IReadOnlyDictionary<string, string> _callTags;
     private long _accepted;
 
     private readonly Channel<Proto.ChatResponse> _out;
@@ -58,12 +60,13 @@ internal sealed partial class StreamChatSession
     private int _draining;
 
     public StreamChatSession(ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, EngineOptions options, TimeProvider time,
-        Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter,
+        Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter, AuditTrail audit,
         ILogger logger, IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses,
         ServerCallContext context, CallerPrincipal principal, string? serviceProvider)
     {
         (_engine, _routing, _ids, _options, _time, _logger) = (engine, routing, ids, options, time, logger);
-        (_metrics, _principalLimiter) = (metrics, principalLimiter);
+        (_metrics, _principalLimiter, _audit) = (metrics, principalLimiter, audit);
+        _callTags = AuditTrail.CallTags(context.RequestHeaders);
         _rate = options.RequestsPerSecondPerStream <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = options.RequestBurstPerStream,
@@ -151,15 +154,15 @@ internal sealed partial class StreamChatSession
             // waits its turn. The lane is unbounded but counted against the queue limit (past it, a 429
             // goes out at once: order cannot be kept for what is not queued). It is completed only after
             // reading stops.
-            if (!TryReserveWaitingPlace()) { await RejectAsync(requestId, clientId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream)).ConfigureAwait(false); return; }
+            if (!TryReserveWaitingPlace()) { await RejectAsync(request, requestId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream)).ConfigureAwait(false); return; }
             var queued = new ActiveRequest(this, requestId, clientId, request) { Refusal = refusal };
             _active[requestId] = queued;
             _serialLane.Writer.TryWrite(queued);
             return;
         }
-        if (refusal is not null) { await RejectAsync(requestId, clientId, refusal).ConfigureAwait(false); return; }
+        if (refusal is not null) { await RejectAsync(request, requestId, refusal).ConfigureAwait(false); return; }
 
-        if (TryPrepare(request, out var prepared) is { } invalid) { await RejectAsync(requestId, clientId, invalid).ConfigureAwait(false); return; }
+        if (TryPrepare(request, out var prepared) is { } invalid) { await RejectAsync(request, requestId, invalid).ConfigureAwait(false); return; }
 
         var active = new ActiveRequest(this, requestId, clientId, request);
         ChatError? rejection = null;
@@ -173,7 +176,7 @@ internal sealed partial class StreamChatSession
         if (rejection is not null)
         {
             active.Complete();
-            await RejectAsync(requestId, clientId, rejection).ConfigureAwait(false);
+            await RejectAsync(request, requestId, rejection).ConfigureAwait(false);
             return;
         }
         _active[requestId] = active;
@@ -281,6 +284,7 @@ internal sealed partial class StreamChatSession
     private async Task FinishAsync(ActiveRequest active, Proto.ChatResponse terminal)
     {
         if (active.ClientRequestId.Length > 0) _tagged.TryRemove(new(active.ClientRequestId, active));
+        _audit.Record(_principal, _callTags, _serviceProvider, active.Request, terminal);
         try
         {
             await _out.Writer.WriteAsync(terminal, _abort.Token).ConfigureAwait(false);
@@ -296,10 +300,13 @@ internal sealed partial class StreamChatSession
         }
     }
 
-    private async ValueTask RejectAsync(ulong requestId, string clientId, ChatError error)
+    private async ValueTask RejectAsync(Proto.ChatRequest request, ulong requestId, ChatError error)
     {
+        var clientId = request.ClientRequestId;
         Log.Rejected(_logger, requestId, clientId, error.Code, error.Message);
-        try { await _out.Writer.WriteAsync(ProtoMapping.Failure(requestId, clientId, error), _abort.Token).ConfigureAwait(false); }
+        var terminal = ProtoMapping.Failure(requestId, clientId, error);
+        _audit.Record(_principal, _callTags, _serviceProvider, request, terminal);
+        try { await _out.Writer.WriteAsync(terminal, _abort.Token).ConfigureAwait(false); }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException) { }
     }
 

@@ -31,6 +31,9 @@ public sealed class TestGateway : IAsyncDisposable
 
     public WebApplication App { get; }
 
+    /// <summary>The audit store the service writes to.</summary>
+    public Audit.IAuditStore AuditStore => App.Services.GetRequiredService<Audit.IAuditStore>();
+
     /// <summary>The HTTP/1.1 endpoint of /metrics, /healthz and /readiness.</summary>
     public string HttpAddress { get; private init; } = "";
     public OpenAIFake OpenAI => (OpenAIFake)_fakes["openai"];
@@ -53,7 +56,7 @@ public sealed class TestGateway : IAsyncDisposable
     }
 
     /// <summary>Starts fakes and service; <paramref name="settings"/> overrides configuration keys (e.g. <c>Engine:IdleTimeout</c>).</summary>
-    public static async Task<TestGateway> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    public static async Task<TestGateway> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null, Action<IServiceCollection>? services = null)
     {
         var fakes = new Dictionary<string, FakeProviderServer>
         {
@@ -85,6 +88,7 @@ public sealed class TestGateway : IAsyncDisposable
             ["Auth:ApiKeys:0:OrganizationId"] = "7",
             ["Auth:ApiKeys:0:ProjectId"] = "8",
             ["Engine:RetryBaseDelay"] = "00:00:00.010",
+            ["Audit:SqlitePath"] = Path.Combine(Path.GetTempPath(), "integration-api-tests", $"audit-{Guid.NewGuid():N}.db"),
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) config[k] = v;
         var app = IntegrationApiApp.Create(["--environment", "Testing"], builder =>
@@ -94,6 +98,7 @@ public sealed class TestGateway : IAsyncDisposable
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(logs);
             if (time is not null) builder.Services.AddSingleton(time);
+            services?.Invoke(builder.Services);
         });
         await app.StartAsync();
         // Kestrel binds configured endpoints in key order: "Grpc" (HTTP/2) before "Http" (HTTP/1.1: metrics, health).

@@ -1,0 +1,22 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace IntegrationApi.Audit;
+
+/// <summary>Audit records (<c>Audit</c> section).</summary>
+public sealed class AuditOptions
+{
+    /// <summary>Write audit records at all.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The SQLite file (the default store); relative paths are under the content root.</summary>
+    [Required] public string SqlitePath { get; set; } = "data/audit.db";
+
+    /// <summary>Records buffered in memory while the store is slow or down; past this they are dropped, counted and logged.</summary>
+    [Range(1, 10_000_000)] public int BufferCapacity { get; set; } = 100_000;
+
+    /// <summary>Records written in one transaction at most.</summary>
+    [Range(1, 100_000)] public int BatchSize { get; set; } = 500;
+
+    /// <summary>Longest wait between retries while the store is failing.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+}
