@@ -26,7 +26,7 @@ public static class IntegrationApiServiceCollectionExtensions
         services.AddConnections();
         services.AddGrpc(o => o.Interceptors.Add<AuthInterceptor>());
         services.AddGrpcReflection();
-        services.AddGrpcHealthChecks().AddCheck<DrainHealthCheck>("not-draining");
+        services.AddGrpcHealthChecks().AddCheck<DrainHealthCheck>("not-draining").AddCheck<Audit.AuditStoreHealthCheck>("audit-store");
         return services;
     }
 
