@@ -42,6 +42,7 @@ public static class IntegrationApiServiceCollectionExtensions
         endpoints.MapGrpcService<CohereServiceBinding>();
         endpoints.MapGrpcService<MistralServiceBinding>();
         endpoints.MapGrpcService<LlmServiceBinding>();
+        endpoints.MapGrpcService<AuditLoggingServiceBinding>();
         endpoints.MapGrpcHealthChecksService();
         endpoints.MapGrpcReflectionService();
         endpoints.MapHealthChecks("/readiness");

@@ -14,4 +14,19 @@ public interface IAuditStore
 
     /// <summary>How many records one organization and project has.</summary>
     Task<long> CountAsync(ulong organizationId, ulong projectId, CancellationToken cancellationToken);
+
+    /// <summary>One page of a project's records matching every filter, newest first, and how many match in all.</summary>
+    Task<(IReadOnlyList<AuditRecord> Records, long Total)> QueryAsync(AuditQuery query, CancellationToken cancellationToken);
+
+    /// <summary>One record of a project, or null.</summary>
+    Task<AuditRecord?> GetAsync(ulong organizationId, ulong projectId, ulong requestId, CancellationToken cancellationToken);
+
+    /// <summary>Adds or replaces metadata keys of one record of a project; the record after, or null when there is none.</summary>
+    Task<AuditRecord?> MergeMetadataAsync(ulong organizationId, ulong projectId, ulong requestId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken);
 }
+
+/// <summary>The fields a caller may filter audit records on (never raw SQL from the caller).</summary>
+public enum AuditField { Provider, Model, Status, Code, FinishReason, CredentialId }
+
+/// <summary>A page of one project's records with equality filters.</summary>
+public sealed record AuditQuery(ulong OrganizationId, ulong ProjectId, IReadOnlyDictionary<AuditField, string> Filters, int Skip, int Take);

@@ -94,16 +94,16 @@ internal sealed class SqliteAuditStore : IAuditStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var query = connection.CreateCommand();
-        query.CommandText = """
-            SELECT request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason,
-                   time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata
-            FROM audit_records WHERE organization_id = $org AND project_id = $project
-            ORDER BY request_id DESC LIMIT $take OFFSET $skip
-            """;
+        query.CommandText = $"{SelectColumns} WHERE organization_id = $org AND project_id = $project ORDER BY request_id DESC LIMIT $take OFFSET $skip";
         query.Parameters.AddWithValue("$org", (long)organizationId);
         query.Parameters.AddWithValue("$project", (long)projectId);
         query.Parameters.AddWithValue("$take", take);
         query.Parameters.AddWithValue("$skip", skip);
+        return await ReadAsync(query, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<List<AuditRecord>> ReadAsync(SqliteCommand query, CancellationToken cancellationToken)
+    {
         var list = new List<AuditRecord>();
         await using var reader = await query.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -139,6 +139,78 @@ internal sealed class SqliteAuditStore : IAuditStore
         query.Parameters.AddWithValue("$org", (long)organizationId);
         query.Parameters.AddWithValue("$project", (long)projectId);
         return Convert.ToInt64(await query.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
+
+    private static readonly IReadOnlyDictionary<AuditField, string> Columns = new Dictionary<AuditField, string>
+    {
+        [AuditField.Provider] = "provider", [AuditField.Model] = "model", [AuditField.Status] = "status",
+        [AuditField.Code] = "code", [AuditField.FinishReason] = "finish_reason", [AuditField.CredentialId] = "credential_id",
+    };
+
+    private const string SelectColumns =
+        "SELECT request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, " +
+        "time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata FROM audit_records";
+
+    public async Task<(IReadOnlyList<AuditRecord> Records, long Total)> QueryAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var where = "WHERE organization_id = $org AND project_id = $project";
+        var n = 0;
+        foreach (var field in query.Filters.Keys) where += $" AND {Columns[field]} = $f{n++}";
+        void Bind(SqliteCommand command)
+        {
+            command.Parameters.AddWithValue("$org", (long)query.OrganizationId);
+            command.Parameters.AddWithValue("$project", (long)query.ProjectId);
+            var i = 0;
+            foreach (var (field, value) in query.Filters)
+                command.Parameters.AddWithValue($"$f{i++}", field is AuditField.Code or AuditField.CredentialId && long.TryParse(value, CultureInfo.InvariantCulture, out var number) ? number : value);
+        }
+        await using var count = connection.CreateCommand();
+        count.CommandText = $"SELECT COUNT(*) FROM audit_records {where}";
+        Bind(count);
+        var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        await using var select = connection.CreateCommand();
+        select.CommandText = $"{SelectColumns} {where} ORDER BY request_id DESC LIMIT $take OFFSET $skip";
+        Bind(select);
+        select.Parameters.AddWithValue("$take", query.Take);
+        select.Parameters.AddWithValue("$skip", query.Skip);
+        return (await ReadAsync(select, cancellationToken).ConfigureAwait(false), total);
+    }
+
+    public async Task<AuditRecord?> GetAsync(ulong organizationId, ulong projectId, ulong requestId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await GetAsync(connection, organizationId, projectId, requestId, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<AuditRecord?> MergeMetadataAsync(ulong organizationId, ulong projectId, ulong requestId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var record = await GetAsync(connection, organizationId, projectId, requestId, tx, cancellationToken).ConfigureAwait(false);
+        if (record is null) return null;
+        var merged = new Dictionary<string, string>(record.Metadata);
+        foreach (var (k, v) in metadata) merged[k] = v;
+        await using var update = connection.CreateCommand();
+        update.Transaction = tx;
+        update.CommandText = "UPDATE audit_records SET metadata = $meta WHERE request_id = $id";
+        update.Parameters.AddWithValue("$meta", JsonSerializer.Serialize(merged));
+        update.Parameters.AddWithValue("$id", (long)requestId);
+        await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return record with { Metadata = merged };
+    }
+
+    private static async Task<AuditRecord?> GetAsync(SqliteConnection connection, ulong organizationId, ulong projectId, ulong requestId,
+        SqliteTransaction? tx, CancellationToken cancellationToken)
+    {
+        await using var select = connection.CreateCommand();
+        select.Transaction = tx;
+        select.CommandText = $"{SelectColumns} WHERE request_id = $id AND organization_id = $org AND project_id = $project";
+        select.Parameters.AddWithValue("$id", (long)requestId);
+        select.Parameters.AddWithValue("$org", (long)organizationId);
+        select.Parameters.AddWithValue("$project", (long)projectId);
+        return (await ReadAsync(select, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)

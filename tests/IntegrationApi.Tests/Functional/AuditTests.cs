@@ -90,6 +90,9 @@ public sealed class AuditFaultTests
         }
         public Task<IReadOnlyList<Audit.AuditRecord>> ListAsync(ulong o, ulong p, int skip, int take, CancellationToken c) => Task.FromResult(Stored);
         public Task<long> CountAsync(ulong o, ulong p, CancellationToken c) => Task.FromResult((long)Stored.Count);
+        public Task<(IReadOnlyList<Audit.AuditRecord> Records, long Total)> QueryAsync(Audit.AuditQuery q, CancellationToken c) => throw new NotSupportedException();
+        public Task<Audit.AuditRecord?> GetAsync(ulong o, ulong p, ulong id, CancellationToken c) => throw new NotSupportedException();
+        public Task<Audit.AuditRecord?> MergeMetadataAsync(ulong o, ulong p, ulong id, IReadOnlyDictionary<string, string> m, CancellationToken c) => throw new NotSupportedException();
     }
 
     [Fact]
@@ -124,6 +127,9 @@ public sealed class AuditFaultTests
         }
         public Task<IReadOnlyList<Audit.AuditRecord>> ListAsync(ulong o, ulong p, int skip, int take, CancellationToken c) => Task.FromResult<IReadOnlyList<Audit.AuditRecord>>([]);
         public Task<long> CountAsync(ulong o, ulong p, CancellationToken c) => Task.FromResult((long)Stored);
+        public Task<(IReadOnlyList<Audit.AuditRecord> Records, long Total)> QueryAsync(Audit.AuditQuery q, CancellationToken c) => throw new NotSupportedException();
+        public Task<Audit.AuditRecord?> GetAsync(ulong o, ulong p, ulong id, CancellationToken c) => throw new NotSupportedException();
+        public Task<Audit.AuditRecord?> MergeMetadataAsync(ulong o, ulong p, ulong id, IReadOnlyDictionary<string, string> m, CancellationToken c) => throw new NotSupportedException();
     }
 
     [Fact]

@@ -1,0 +1,99 @@
+using System.Globalization;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using IntegrationApi.Audit;
+using IntegrationApi.Auth;
+using IntegrationApi.Contracts.Common;
+using Proto = IntegrationApi.Contracts;
+
+namespace IntegrationApi.Api;
+
+/// <summary>
+/// The original's AuditLoggingService, always scoped to the caller's organization and project (the ids in
+/// a request are ignored: one project can never read another's records). Filters come from an allow-list
+/// of fields with equality only; nothing from the caller reaches SQL as text.
+/// </summary>
+internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.AuditLoggingService.AuditLoggingServiceBase
+{
+    private const int DefaultPageSize = 20, MaxPageSize = 100;
+
+    private static readonly Dictionary<string, AuditField> Fields = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["integrationName"] = AuditField.Provider, ["provider"] = AuditField.Provider, ["provider_name"] = AuditField.Provider,
+        ["model"] = AuditField.Model, ["model_name"] = AuditField.Model,
+        ["status"] = AuditField.Status,
+        ["responseStatus"] = AuditField.Code, ["code"] = AuditField.Code,
+        ["finishReason"] = AuditField.FinishReason, ["finish_reason"] = AuditField.FinishReason,
+        ["credentialId"] = AuditField.CredentialId, ["credential_id"] = AuditField.CredentialId,
+    };
+
+    public override async Task<Proto.GetAllAuditLogResponse> GetAllAuditLog(Proto.GetAllAuditLogRequest request, ServerCallContext context)
+    {
+        var principal = AuthInterceptor.PrincipalOf(context);
+        var filters = new Dictionary<AuditField, string>();
+        foreach (var c in request.Criterias)
+        {
+            if (!Fields.TryGetValue(c.Key, out var field))
+                return new() { Code = 400, Error = Error(400, $"criteria key \"{c.Key}\" is not filterable ({string.Join(", ", Fields.Keys)})") };
+            if (c.Logic.Length > 0 && c.Logic != "=")
+                return new() { Code = 400, Error = Error(400, $"criteria logic \"{c.Logic}\" is not supported (=)") };
+            filters[field] = c.Value;
+        }
+        var page = (int)Math.Max(1, request.Paginate?.Page ?? 1);
+        var size = (int)Math.Clamp(request.Paginate?.PageSize is > 0 and var s ? s : DefaultPageSize, 1, MaxPageSize);
+        var (records, total) = await store.QueryAsync(new AuditQuery(principal.OrganizationId, principal.ProjectId, filters, (page - 1) * size, size), context.CancellationToken).ConfigureAwait(false);
+        var response = new Proto.GetAllAuditLogResponse { Code = 200, Success = true, Paginated = new Paginated { CurrentPage = (uint)page, TotalItem = (uint)total } };
+        response.Data.AddRange(records.Select(ToAuditLog));
+        return response;
+    }
+
+    public override async Task<Proto.GetAuditLogResponse> GetAuditLog(Proto.GetAuditLogRequest request, ServerCallContext context)
+    {
+        var principal = AuthInterceptor.PrincipalOf(context);
+        var record = await store.GetAsync(principal.OrganizationId, principal.ProjectId, request.Id, context.CancellationToken).ConfigureAwait(false);
+        return record is null
+            ? new() { Code = 404, Error = Error(404, $"no audit record {request.Id} in this project") }
+            : new() { Code = 200, Success = true, Data = ToAuditLog(record) };
+    }
+
+    public override async Task<Proto.CreateMetadataResponse> CreateMetadata(Proto.CreateMetadataRequest request, ServerCallContext context)
+    {
+        var principal = AuthInterceptor.PrincipalOf(context);
+        if (request.AdditionalData.Count == 0) return new() { Code = 400, Error = Error(400, "additionalData is empty") };
+        var record = await store.MergeMetadataAsync(principal.OrganizationId, principal.ProjectId, request.Id,
+            request.AdditionalData.ToDictionary(kv => kv.Key, kv => kv.Value), context.CancellationToken).ConfigureAwait(false);
+        return record is null
+            ? new() { Code = 404, Error = Error(404, $"no audit record {request.Id} in this project") }
+            : new() { Code = 200, Success = true, Data = ToAuditLog(record) };
+    }
+
+    private static Proto.AuditLog ToAuditLog(AuditRecord r)
+    {
+        var log = new Proto.AuditLog
+        {
+            Id = r.RequestId,
+            IntegrationName = r.Provider,
+            AssetPrefix = $"{r.OrganizationId}/{r.ProjectId}/{r.CredentialId}",
+            ResponseStatus = r.Code,
+            TimeTaken = r.TimeTakenNs,
+            Status = "complete",
+            ProjectId = r.ProjectId,
+            OrganizationId = r.OrganizationId,
+            CredentialId = r.CredentialId,
+            CreatedDate = Timestamp.FromDateTimeOffset(r.CreatedAt),
+            UpdatedDate = Timestamp.FromDateTimeOffset(r.CreatedAt),
+        };
+        log.ExternalAuditMetadatas.AddRange(r.Metadata.Select(kv => new IntegrationApi.Contracts.Common.Metadata { Key = kv.Key, Value = kv.Value }));
+        void Metric(string name, long? value) { if (value is { } v) log.Metrics.Add(new Metric { Name = name, Value = v.ToString(CultureInfo.InvariantCulture) }); }
+        log.Metrics.Add(new Metric { Name = "LLM_REQUEST_ID", Value = r.RequestId.ToString(CultureInfo.InvariantCulture) });
+        log.Metrics.Add(new Metric { Name = "STATUS", Value = r.Status });
+        Metric("TIME_TAKEN", r.TimeTakenNs);
+        Metric("TIME_TO_FIRST_TOKEN", r.TimeToFirstTokenNs);
+        Metric("INPUT_TOKEN", r.InputTokens);
+        Metric("OUTPUT_TOKEN", r.OutputTokens);
+        Metric("TOTAL_TOKEN", r.TotalTokens);
+        return log;
+    }
+
+    private static Error Error(int code, string message) => new() { ErrorCode = (ulong)code, ErrorMessage = message, HumanMessage = message };
+}

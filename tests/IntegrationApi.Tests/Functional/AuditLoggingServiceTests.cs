@@ -1,0 +1,58 @@
+using Grpc.Core;
+using IntegrationApi.Contracts.Common;
+using IntegrationApi.Tests.Infrastructure;
+using Proto = IntegrationApi.Contracts;
+
+namespace IntegrationApi.Tests.Functional;
+
+/// <summary>AuditLoggingService: paginated, filtered on an allow-list, and scoped to the caller's project.</summary>
+public sealed class AuditLoggingServiceTests
+{
+    [Fact]
+    public async Task Queries_AreScopedFilteredAndPaginated_MetadataCanBeAdded()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var jwt = TestGateway.AuthHeaders();                                                                // org 2, project 3
+        var apiKey = new Grpc.Core.Metadata { { Auth.CallerAuthenticator.ApiKeyHeader, TestGateway.ApiKey } };       // org 7, project 8
+        var mine = new List<ulong>();
+        mine.Add((await gateway.ChatAsync("openai", gateway.NewChat("openai", "a"), jwt)).RequestId);
+        mine.Add((await gateway.ChatAsync("openai", gateway.NewChat("openai", "b"), jwt)).RequestId);
+        mine.Add((await gateway.ChatAsync("openai", gateway.NewChat("openai", "c", key: "wrong"), jwt)).RequestId);
+        var theirs = (await gateway.ChatAsync("openai", gateway.NewChat("openai", "d"), apiKey)).RequestId;
+        // Records are written off the hot path: wait (bounded) until all four are stored.
+        var deadline = DateTime.UtcNow + TaskTimeoutExtensions.Limit;
+        while (await gateway.AuditStore.CountAsync(2, 3, default) + await gateway.AuditStore.CountAsync(7, 8, default) < 4 && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        var client = new Proto.AuditLoggingService.AuditLoggingServiceClient(gateway.Channel);
+
+        // The ids in the request are ignored: the caller sees its own project only.
+        var all = await client.GetAllAuditLogAsync(new Proto.GetAllAuditLogRequest { OrganizationId = 7, ProjectId = 8 }, jwt);
+        Assert.True(all.Success);
+        Assert.Equal(mine.OrderDescending(), all.Data.Select(d => d.Id));
+        Assert.Equal(3u, all.Paginated.TotalItem);
+        Assert.All(all.Data, d => Assert.Equal((2UL, 3UL), (d.OrganizationId, d.ProjectId)));
+
+        var failed = await client.GetAllAuditLogAsync(new Proto.GetAllAuditLogRequest { Criterias = { new Criteria { Key = "responseStatus", Value = "401", Logic = "=" } } }, jwt);
+        Assert.Equal(mine[2], Assert.Single(failed.Data).Id);
+        Assert.Equal("FAILED", failed.Data[0].Metrics.Single(m => m.Name == "STATUS").Value);
+
+        var page2 = await client.GetAllAuditLogAsync(new Proto.GetAllAuditLogRequest { Paginate = new Paginate { Page = 2, PageSize = 2 } }, jwt);
+        Assert.Equal((2u, 3u), (page2.Paginated.CurrentPage, page2.Paginated.TotalItem));
+        Assert.Equal(mine[0], Assert.Single(page2.Data).Id);
+
+        var injected = await client.GetAllAuditLogAsync(new Proto.GetAllAuditLogRequest { Criterias = { new Criteria { Key = "organization_id", Value = "7" } } }, jwt);
+        Assert.Equal(400, injected.Code);
+        var badLogic = await client.GetAllAuditLogAsync(new Proto.GetAllAuditLogRequest { Criterias = { new Criteria { Key = "status", Value = "x", Logic = "1=1 OR" } } }, jwt);
+        Assert.Equal(400, badLogic.Code);
+
+        Assert.Equal(404, (await client.GetAuditLogAsync(new Proto.GetAuditLogRequest { Id = theirs, OrganizationId = 7, ProjectId = 8 }, jwt)).Code);
+        var own = await client.GetAuditLogAsync(new Proto.GetAuditLogRequest { Id = theirs }, apiKey);
+        Assert.Equal((200, "openai"), (own.Code, own.Data.IntegrationName));
+
+        var tagged = await client.CreateMetadataAsync(new Proto.CreateMetadataRequest { Id = mine[0], AdditionalData = { ["reviewed"] = "yes" } }, jwt);
+        Assert.Equal("yes", tagged.Data.ExternalAuditMetadatas.Single(m => m.Key == "reviewed").Value);
+        Assert.Equal(404, (await client.CreateMetadataAsync(new Proto.CreateMetadataRequest { Id = theirs, AdditionalData = { ["x"] = "y" } }, jwt)).Code);
+        var unauthenticated = await Assert.ThrowsAsync<RpcException>(() => client.GetAllAuditLogAsync(new Proto.GetAllAuditLogRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, unauthenticated.StatusCode);
+    }
+}
