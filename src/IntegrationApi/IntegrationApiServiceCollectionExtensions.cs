@@ -94,11 +94,12 @@ public static class IntegrationApiServiceCollectionExtensions
     private static void AddCallerAuth(this IServiceCollection services)
     {
         services.AddOptions<AuthOptions>().BindConfiguration("Auth")
-            .Validate(o => o.JwtSecret.Length > 0 || o.ApiKeys.Count > 0,
-                "Auth: set Auth:JwtSecret (environment variable Auth__JwtSecret) or at least one Auth:ApiKeys entry")
+            .Validate(o => o.JwtSecret.Length > 0 || o.ApiKeys.Count > 0 || o.KeyStorePath.Length > 0,
+                "Auth: set Auth:JwtSecret (environment variable Auth__JwtSecret), Auth:ApiKeys or Auth:KeyStorePath")
             .Validate(o => o.ApiKeys.All(k => k.Sha256 is { Length: 64 } && k.OrganizationId > 0 && k.ProjectId > 0),
                 "Auth:ApiKeys: each entry needs a 64-hex-digit Sha256, an OrganizationId and a ProjectId")
             .ValidateOnStart();
+        services.TryAddSingleton<ApiKeyStore>();
         services.TryAddSingleton<CallerAuthenticator>();
         services.TryAddSingleton<AuthInterceptor>();
     }

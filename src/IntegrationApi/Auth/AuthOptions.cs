@@ -9,6 +9,9 @@ public sealed class AuthOptions
     /// <summary>Allowed clock skew when checking <c>exp</c>.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The SQLite file of stored project API keys (created with <c>keys create</c>); relative to the content root.</summary>
+    public string KeyStorePath { get; set; } = "data/keys.db";
+
     /// <summary>Project API keys, held only as SHA-256 hashes (hex) of the key without its <c>rpd-prj-</c> prefix.</summary>
     public List<ApiKeyEntry> ApiKeys { get; set; } = [];
 }

@@ -24,9 +24,11 @@ public sealed class CallerAuthenticator
     private readonly TimeSpan _skew;
     private readonly FrozenDictionary<string, ApiKeyEntry> _apiKeys;
     private readonly TimeProvider _time;
+    private readonly ApiKeyStore _store;
 
-    public CallerAuthenticator(IOptions<AuthOptions> options, TimeProvider time)
+    public CallerAuthenticator(IOptions<AuthOptions> options, TimeProvider time, ApiKeyStore store)
     {
+        _store = store;
         var o = options.Value;
         _jwtKey = o.JwtSecret.Length == 0 ? null : Encoding.UTF8.GetBytes(o.JwtSecret);
         _skew = o.ClockSkew;
@@ -46,8 +48,11 @@ public sealed class CallerAuthenticator
         if (!string.IsNullOrEmpty(apiKey))
         {
             var key = apiKey.StartsWith(ApiKeyPrefix, StringComparison.Ordinal) ? apiKey[ApiKeyPrefix.Length..] : apiKey;
-            if (_apiKeys.TryGetValue(HashKey(key), out var entry))
+            var hash = HashKey(key);
+            if (_apiKeys.TryGetValue(hash, out var entry))
                 return new CallerPrincipal(entry.OrganizationId, entry.ProjectId, null, null, "api-key");
+            if (_store.Find(hash) is { } stored)
+                return new CallerPrincipal(stored.OrganizationId, stored.ProjectId, null, null, "api-key");
             failure = "x-api-key is not valid";
             return null;
         }

@@ -89,6 +89,7 @@ public sealed class TestGateway : IAsyncDisposable
             ["Auth:ApiKeys:0:ProjectId"] = "8",
             ["Engine:RetryBaseDelay"] = "00:00:00.010",
             ["Audit:SqlitePath"] = Path.Combine(Path.GetTempPath(), "integration-api-tests", $"audit-{Guid.NewGuid():N}.db"),
+            ["Auth:KeyStorePath"] = Path.Combine(Path.GetTempPath(), "integration-api-tests", $"keys-{Guid.NewGuid():N}.db"),
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) config[k] = v;
         var app = IntegrationApiApp.Create(["--environment", "Testing"], builder =>

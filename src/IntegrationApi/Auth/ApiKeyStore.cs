@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationApi.Auth;
+
+/// <summary>A stored project API key, as listed (the key itself is never stored, only its SHA-256).</summary>
+public sealed record StoredApiKey(long Id, string Name, ulong OrganizationId, ulong ProjectId, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt, string Prefix);
+
+/// <summary>
+/// Project API keys held as hashes in an embedded SQLite file (<c>Auth:KeyStorePath</c>). Looked up on every
+/// stream or call that presents one, so a revocation takes effect on the next stream at once.
+/// </summary>
+public sealed class ApiKeyStore
+{
+    private const string KeyPrefix = "rpd-prj-";
+    private readonly string _connectionString;
+
+    public ApiKeyStore(IOptions<AuthOptions> options, IHostEnvironment environment)
+    {
+        var path = options.Value.KeyStorePath;
+        path = Path.IsPathRooted(path) ? path : Path.Combine(environment.ContentRootPath, path);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        using var connection = Open();
+        Execute(connection, """
+            CREATE TABLE IF NOT EXISTS api_keys (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                sha256 TEXT NOT NULL UNIQUE,
+                prefix TEXT NOT NULL,
+                name TEXT NOT NULL,
+                organization_id INTEGER NOT NULL,
+                project_id INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                revoked_at TEXT
+            );
+            """);
+    }
+
+    /// <summary>Creates a key for a project; the returned text is the only time the key exists in the clear.</summary>
+    public (StoredApiKey Key, string Secret) Create(ulong organizationId, ulong projectId, string name)
+    {
+        var secret = KeyPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var now = DateTimeOffset.UtcNow;
+        using var connection = Open();
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO api_keys (sha256, prefix, name, organization_id, project_id, created_at) VALUES ($h, $p, $n, $o, $j, $t) RETURNING id";
+        insert.Parameters.AddWithValue("$h", CallerAuthenticator.HashKey(secret[KeyPrefix.Length..]));
+        insert.Parameters.AddWithValue("$p", secret[..(KeyPrefix.Length + 6)]);
+        insert.Parameters.AddWithValue("$n", name);
+        insert.Parameters.AddWithValue("$o", (long)organizationId);
+        insert.Parameters.AddWithValue("$j", (long)projectId);
+        insert.Parameters.AddWithValue("$t", now.ToString("O", CultureInfo.InvariantCulture));
+        var id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture);
+        return (new StoredApiKey(id, name, organizationId, projectId, now, null, secret[..(KeyPrefix.Length + 6)]), secret);
+    }
+
+    /// <summary>Every key, newest first (hashes are not shown).</summary>
+    public IReadOnlyList<StoredApiKey> List()
+    {
+        using var connection = Open();
+        using var query = connection.CreateCommand();
+        query.CommandText = "SELECT id, name, organization_id, project_id, created_at, revoked_at, prefix FROM api_keys ORDER BY id DESC";
+        using var reader = query.ExecuteReader();
+        var keys = new List<StoredApiKey>();
+        while (reader.Read())
+            keys.Add(new StoredApiKey(reader.GetInt64(0), reader.GetString(1), (ulong)reader.GetInt64(2), (ulong)reader.GetInt64(3),
+                DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture),
+                reader.IsDBNull(5) ? null : DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture), reader.GetString(6)));
+        return keys;
+    }
+
+    /// <summary>Revokes a key; true when it existed and was active.</summary>
+    public bool Revoke(long id)
+    {
+        using var connection = Open();
+        using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE api_keys SET revoked_at = $t WHERE id = $id AND revoked_at IS NULL";
+        update.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        update.Parameters.AddWithValue("$id", id);
+        return update.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>The active key with this hash, or null.</summary>
+    public (ulong OrganizationId, ulong ProjectId)? Find(string sha256)
+    {
+        using var connection = Open();
+        using var query = connection.CreateCommand();
+        query.CommandText = "SELECT organization_id, project_id FROM api_keys WHERE sha256 = $h AND revoked_at IS NULL";
+        query.Parameters.AddWithValue("$h", sha256);
+        using var reader = query.ExecuteReader();
+        return reader.Read() ? ((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1)) : null;
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
