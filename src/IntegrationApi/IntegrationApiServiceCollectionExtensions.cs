@@ -60,8 +60,11 @@ public static class IntegrationApiServiceCollectionExtensions
 
     private static void AddAudit(this IServiceCollection services)
     {
-        services.AddOptions<Audit.AuditOptions>().BindConfiguration("Audit").ValidateDataAnnotations().ValidateOnStart();
-        services.TryAddSingleton<Audit.IAuditStore, Audit.SqliteAuditStore>();
+        services.AddOptions<Audit.AuditOptions>().BindConfiguration("Audit").ValidateDataAnnotations()
+            .Validate(o => !o.Store.Equals("postgres", StringComparison.OrdinalIgnoreCase) || o.PostgresConnectionString.Length > 0,
+                "Audit:PostgresConnectionString is required when Audit:Store is postgres (environment variable Audit__PostgresConnectionString)")
+            .ValidateOnStart();
+        services.TryAddSingleton<Audit.IAuditStore, Audit.SqlAuditStore>();
         services.TryAddSingleton<Audit.AuditWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<Audit.AuditWriter>());
         services.TryAddSingleton<AuditTrail>();

@@ -8,6 +8,12 @@ public sealed class AuditOptions
     /// <summary>Write audit records at all.</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary><c>sqlite</c> (embedded, the default) or <c>postgres</c>.</summary>
+    [RegularExpression("(?i)^(sqlite|postgres)$")] public string Store { get; set; } = "sqlite";
+
+    /// <summary>The PostgreSQL connection string when <see cref="Store"/> is <c>postgres</c> (from the environment: <c>Audit__PostgresConnectionString</c>).</summary>
+    public string PostgresConnectionString { get; set; } = "";
+
     /// <summary>The SQLite file (the default store); relative paths are under the content root.</summary>
     [Required] public string SqlitePath { get; set; } = "data/audit.db";
 

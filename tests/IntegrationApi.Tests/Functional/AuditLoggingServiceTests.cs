@@ -8,10 +8,12 @@ namespace IntegrationApi.Tests.Functional;
 /// <summary>AuditLoggingService: paginated, filtered on an allow-list, and scoped to the caller's project.</summary>
 public sealed class AuditLoggingServiceTests
 {
-    [Fact]
-    public async Task Queries_AreScopedFilteredAndPaginated_MetadataCanBeAdded()
+    public static IEnumerable<object[]> Stores => AuditStores.All;
+
+    [Theory, MemberData(nameof(Stores))]
+    public async Task Queries_AreScopedFilteredAndPaginated_MetadataCanBeAdded(string store)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(AuditStores.Settings(store));
         var jwt = TestGateway.AuthHeaders();                                                                // org 2, project 3
         var apiKey = new Grpc.Core.Metadata { { Auth.CallerAuthenticator.ApiKeyHeader, TestGateway.ApiKey } };       // org 7, project 8
         var mine = new List<ulong>();

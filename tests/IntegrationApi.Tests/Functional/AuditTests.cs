@@ -10,10 +10,12 @@ namespace IntegrationApi.Tests.Functional;
 /// <summary>Every chat request leaves exactly one audit record, written off the hot path and flushed at shutdown.</summary>
 public sealed class AuditTests
 {
-    [Fact]
-    public async Task EveryRequest_OneRecord_WithUsageCodesAndEnrichment_FlushedAtShutdown()
+    public static IEnumerable<object[]> Stores => AuditStores.All;
+
+    [Theory, MemberData(nameof(Stores))]
+    public async Task EveryRequest_OneRecord_WithUsageCodesAndEnrichment_FlushedAtShutdown(string store)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(AuditStores.Settings(store));
         gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a"], InputTokens = 9, OutputTokens = 3 };
         var headers = TestGateway.AuthHeaders();
         headers.Add("x-client-source", "sdk");
@@ -55,10 +57,10 @@ public sealed class AuditTests
         Assert.DoesNotContain(records, r => r.Metadata.Values.Any(v => v.Contains("test-key") || v.Contains("wrong")));
     }
 
-    [Fact]
-    public async Task Records_AreScopedToTheCallersProject()
+    [Theory, MemberData(nameof(Stores))]
+    public async Task Records_AreScopedToTheCallersProject(string store)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(AuditStores.Settings(store));
         await gateway.ChatAsync("openai", gateway.NewChat("openai", "jwt caller"));                      // org 2, project 3
         await gateway.ChatAsync("openai", gateway.NewChat("openai", "key caller"),
             new Metadata { { Auth.CallerAuthenticator.ApiKeyHeader, TestGateway.ApiKey } });            // org 7, project 8

@@ -1,0 +1,221 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IntegrationApi.Audit;
+
+/// <summary>How SQLite and PostgreSQL differ for the audit store: connections, schema, and "insert unless present".</summary>
+internal sealed record AuditSqlDialect(Func<DbConnection> Connect, string[] Migrations, string InsertIgnore, string? OnOpen, string? Schema)
+{
+    private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata)";
+    private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta)";
+
+    private static string Table(string integer) => $"""
+        CREATE TABLE audit_records (
+            request_id {integer} PRIMARY KEY, created_at TEXT NOT NULL, organization_id {integer} NOT NULL, project_id {integer} NOT NULL,
+            credential_id {integer} NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL, code INTEGER NOT NULL,
+            finish_reason TEXT NOT NULL, time_taken_ns {integer} NOT NULL, ttft_ns {integer}, input_tokens {integer}, output_tokens {integer},
+            total_tokens {integer}, metadata TEXT NOT NULL);
+        CREATE INDEX audit_records_scope ON audit_records (organization_id, project_id, request_id DESC);
+        """;
+
+    /// <summary>The embedded default: one file, WAL so readers do not block the writer.</summary>
+    public static AuditSqlDialect Sqlite(string path) => new(
+        () => new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString()),
+        [Table("INTEGER")], $"INSERT OR IGNORE INTO audit_records {Columns} {Values}", "PRAGMA journal_mode=WAL;", null);
+
+    /// <summary>PostgreSQL by configuration; a <c>Search Path</c> in the connection string names the schema (created if missing).</summary>
+    public static AuditSqlDialect Postgres(string connectionString) => new(
+        () => new NpgsqlConnection(connectionString),
+        [Table("BIGINT")], $"INSERT INTO audit_records {Columns} {Values} ON CONFLICT (request_id) DO NOTHING", null,
+        new NpgsqlConnectionStringBuilder(connectionString).SearchPath is { Length: > 0 } schema && schema != "public" ? schema : null);
+}
+
+/// <summary>The audit store on SQL (SQLite or PostgreSQL): versioned migrations applied at start, plain ADO.NET with parameters only.</summary>
+internal sealed class SqlAuditStore : IAuditStore
+{
+    private static readonly IReadOnlyDictionary<AuditField, string> FilterColumns = new Dictionary<AuditField, string>
+    {
+        [AuditField.Provider] = "provider", [AuditField.Model] = "model", [AuditField.Status] = "status",
+        [AuditField.Code] = "code", [AuditField.FinishReason] = "finish_reason", [AuditField.CredentialId] = "credential_id",
+    };
+
+    private const string SelectColumns =
+        "SELECT request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, " +
+        "time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata FROM audit_records";
+
+    private readonly AuditSqlDialect _dialect;
+
+    public SqlAuditStore(IOptions<AuditOptions> options, IHostEnvironment environment)
+    {
+        var o = options.Value;
+        if (o.Store.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+            _dialect = AuditSqlDialect.Postgres(o.PostgresConnectionString);
+        else
+        {
+            var path = Path.IsPathRooted(o.SqlitePath) ? o.SqlitePath : Path.Combine(environment.ContentRootPath, o.SqlitePath);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            _dialect = AuditSqlDialect.Sqlite(path);
+        }
+    }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (_dialect.Schema is { } schema)
+        {
+            await ExecuteAsync(connection, $"CREATE SCHEMA IF NOT EXISTS \"{schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", null, cancellationToken).ConfigureAwait(false);
+        }
+        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)", null, cancellationToken).ConfigureAwait(false);
+        await using var read = connection.CreateCommand();
+        read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+        var applied = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        for (var version = applied + 1; version <= _dialect.Migrations.Length; version++)
+        {
+            await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, _dialect.Migrations[version - 1], tx, cancellationToken).ConfigureAwait(false);
+            await using var mark = Command(connection, tx, "INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t)",
+                ("@v", version), ("@t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)));
+            await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task WriteAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var r in records)
+        {
+            await using var insert = Command(connection, tx, _dialect.InsertIgnore,
+                ("@id", (long)r.RequestId), ("@at", r.CreatedAt.ToString("O", CultureInfo.InvariantCulture)), ("@org", (long)r.OrganizationId),
+                ("@project", (long)r.ProjectId), ("@cred", (long)r.CredentialId), ("@provider", r.Provider), ("@model", r.Model),
+                ("@status", r.Status), ("@code", r.Code), ("@finish", r.FinishReason), ("@taken", r.TimeTakenNs), ("@ttft", r.TimeToFirstTokenNs),
+                ("@in", r.InputTokens), ("@out", r.OutputTokens), ("@total", r.TotalTokens), ("@meta", JsonSerializer.Serialize(r.Metadata)));
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<AuditRecord>> ListAsync(ulong organizationId, ulong projectId, int skip, int take, CancellationToken cancellationToken) =>
+        (await QueryAsync(new AuditQuery(organizationId, projectId, new Dictionary<AuditField, string>(), skip, take), cancellationToken).ConfigureAwait(false)).Records;
+
+    public async Task<long> CountAsync(ulong organizationId, ulong projectId, CancellationToken cancellationToken) =>
+        (await QueryAsync(new AuditQuery(organizationId, projectId, new Dictionary<AuditField, string>(), 0, 0), cancellationToken).ConfigureAwait(false)).Total;
+
+    public async Task<(IReadOnlyList<AuditRecord> Records, long Total)> QueryAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var where = "WHERE organization_id = @org AND project_id = @project";
+        var parameters = new List<(string, object?)> { ("@org", (long)query.OrganizationId), ("@project", (long)query.ProjectId) };
+        foreach (var (field, value) in query.Filters)
+        {
+            var name = "@f" + parameters.Count.ToString(CultureInfo.InvariantCulture);
+            where += $" AND {FilterColumns[field]} = {name}";
+            object typed = field switch
+            {
+                AuditField.Code => int.TryParse(value, CultureInfo.InvariantCulture, out var code) ? code : -1,
+                AuditField.CredentialId => long.TryParse(value, CultureInfo.InvariantCulture, out var id) ? id : -1L,
+                _ => value,
+            };
+            parameters.Add((name, typed));
+        }
+        await using var count = Command(connection, null, $"SELECT COUNT(*) FROM audit_records {where}", [.. parameters]);
+        var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        if (query.Take <= 0) return ([], total);
+        parameters.Add(("@take", query.Take));
+        parameters.Add(("@skip", query.Skip));
+        await using var select = Command(connection, null, $"{SelectColumns} {where} ORDER BY request_id DESC LIMIT @take OFFSET @skip", [.. parameters]);
+        return (await ReadAsync(select, cancellationToken).ConfigureAwait(false), total);
+    }
+
+    public async Task<AuditRecord?> GetAsync(ulong organizationId, ulong projectId, ulong requestId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await GetAsync(connection, null, organizationId, projectId, requestId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<AuditRecord?> MergeMetadataAsync(ulong organizationId, ulong projectId, ulong requestId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var record = await GetAsync(connection, tx, organizationId, projectId, requestId, cancellationToken).ConfigureAwait(false);
+        if (record is null) return null;
+        var merged = new Dictionary<string, string>(record.Metadata);
+        foreach (var (k, v) in metadata) merged[k] = v;
+        await using var update = Command(connection, tx, "UPDATE audit_records SET metadata = @meta WHERE request_id = @id",
+            ("@meta", JsonSerializer.Serialize(merged)), ("@id", (long)requestId));
+        await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return record with { Metadata = merged };
+    }
+
+    private static async Task<AuditRecord?> GetAsync(DbConnection connection, DbTransaction? tx, ulong organizationId, ulong projectId, ulong requestId, CancellationToken cancellationToken)
+    {
+        await using var select = Command(connection, tx, $"{SelectColumns} WHERE request_id = @id AND organization_id = @org AND project_id = @project",
+            ("@id", (long)requestId), ("@org", (long)organizationId), ("@project", (long)projectId));
+        return (await ReadAsync(select, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+    }
+
+    private static async Task<List<AuditRecord>> ReadAsync(DbCommand query, CancellationToken cancellationToken)
+    {
+        var list = new List<AuditRecord>();
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            long? Nullable(int i) => reader.IsDBNull(i) ? null : reader.GetInt64(i);
+            list.Add(new AuditRecord
+            {
+                RequestId = (ulong)reader.GetInt64(0),
+                CreatedAt = DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture),
+                OrganizationId = (ulong)reader.GetInt64(2),
+                ProjectId = (ulong)reader.GetInt64(3),
+                CredentialId = (ulong)reader.GetInt64(4),
+                Provider = reader.GetString(5),
+                Model = reader.GetString(6),
+                Status = reader.GetString(7),
+                Code = reader.GetInt32(8),
+                FinishReason = reader.GetString(9),
+                TimeTakenNs = reader.GetInt64(10),
+                TimeToFirstTokenNs = Nullable(11),
+                InputTokens = Nullable(12),
+                OutputTokens = Nullable(13),
+                TotalTokens = Nullable(14),
+                Metadata = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(15)) ?? [],
+            });
+        }
+        return list;
+    }
+
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = _dialect.Connect();
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (_dialect.OnOpen is { } pragma) await ExecuteAsync(connection, pragma, null, cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            command.Parameters.Add(p);
+        }
+        return command;
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, string sql, DbTransaction? tx, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, tx, sql);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
