@@ -6,6 +6,7 @@ using Proto = IntegrationApi.Contracts;
 namespace IntegrationApi.Tests.Functional;
 
 /// <summary>AuditLoggingService: paginated, filtered on an allow-list, and scoped to the caller's project.</summary>
+[Collection(AuditStores.Collection)]
 public sealed class AuditLoggingServiceTests
 {
     public static IEnumerable<object[]> Stores => AuditStores.All;

@@ -8,6 +8,7 @@ using static IntegrationApi.Tests.Infrastructure.TestRequests;
 namespace IntegrationApi.Tests.Functional;
 
 /// <summary>Every chat request leaves exactly one audit record, written off the hot path and flushed at shutdown.</summary>
+[Collection(AuditStores.Collection)]
 public sealed class AuditTests
 {
     public static IEnumerable<object[]> Stores => AuditStores.All;

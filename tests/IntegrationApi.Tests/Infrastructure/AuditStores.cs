@@ -8,6 +8,9 @@ public static class AuditStores
 {
     public const string PostgresVariable = "INTEGRATION_API_TEST_POSTGRES";
 
+    /// <summary>Tests that use the shared PostgreSQL server run one at a time (the outage tests stop it).</summary>
+    public const string Collection = "audit stores";
+
     private static string? Postgres => Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } s ? s : null;
 
     public static IEnumerable<object[]> All => Postgres is null ? [["sqlite"]] : [["sqlite"], ["postgres"]];
