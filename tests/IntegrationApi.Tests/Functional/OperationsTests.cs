@@ -14,11 +14,19 @@ public sealed class OperationsTests
     {
         await using var gateway = await TestGateway.StartAsync();
         gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a", "b"], InputTokens = 9, OutputTokens = 2 };
+        // The meter is process-wide and other tests' services run alongside: a model name of its own keeps
+        // this test's series apart (the token counters, tagged by provider only, are shared: at least ours).
+        Contracts.ChatRequest Chat(string key = "test-key")
+        {
+            var request = gateway.NewChat("openai", "hi", key: key);
+            request.ModelParameters["model.name"] = TestRequests.Param(Google.Protobuf.WellKnownTypes.Value.ForString("metrics-test-model"));
+            return request;
+        }
         using (var stream = gateway.OpenStream("openai"))
         {
-            await stream.SendAsync(gateway.NewChat("openai", "hi"));
+            await stream.SendAsync(Chat());
             await stream.ReadUntilAsync(ChatStream.IsTerminal);
-            await stream.SendAsync(gateway.NewChat("openai", "hi", key: "bad"));
+            await stream.SendAsync(Chat(key: "bad"));
             await stream.ReadUntilAsync(ChatStream.IsTerminal);
             await stream.CompleteAsync();
             await stream.ReadToEndAsync();
@@ -28,9 +36,10 @@ public sealed class OperationsTests
         var text = await http.GetStringAsync(gateway.HttpAddress + "/metrics").DefaultTimeout();
 
         Assert.Contains("integration_api_requests_total{", text);
-        Assert.Matches("integration_api_requests_total\\{[^}]*code=\"200\"[^}]*provider=\"openai\"[^}]*\\} 1", text);
-        Assert.Matches("integration_api_requests_total\\{[^}]*code=\"401\"[^}]*provider=\"openai\"[^}]*\\} 1", text);
-        Assert.Matches("integration_api_tokens_total\\{[^}]*direction=\"input\"[^}]*provider=\"openai\"[^}]*\\} 9", text);
+        Assert.Matches("integration_api_requests_total\\{[^}]*code=\"200\",model=\"metrics-test-model\",provider=\"openai\"[^}]*\\} 1\n", text);
+        Assert.Matches("integration_api_requests_total\\{[^}]*code=\"401\",model=\"metrics-test-model\",provider=\"openai\"[^}]*\\} 1\n", text);
+        var input = System.Text.RegularExpressions.Regex.Match(text, "integration_api_tokens_total\\{[^}]*direction=\"input\"[^}]*provider=\"openai\"[^}]*\\} (\\d+)");
+        Assert.True(input.Success && long.Parse(input.Groups[1].Value) >= 9, "input tokens counted");
         Assert.Contains("integration_api_stream_messages_received_total", text);
         Assert.Contains("integration_api_request_time_to_first_token_seconds_bucket", text);
         Assert.DoesNotContain("test-key", text);

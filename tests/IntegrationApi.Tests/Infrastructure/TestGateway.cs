@@ -168,6 +168,10 @@ public sealed class TestGateway : IAsyncDisposable
         using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5))) await App.StopAsync(stop.Token);
         await App.DisposeAsync();
         foreach (var fake in _fakes.Values) await fake.DisposeAsync();
+        // Every test is also a secret grep: the caller secrets and provider keys it used never reach a log line.
+        string[] secrets = [JwtSecret, ApiKey, ApiKey["rpd-prj-".Length..], "test-key"];
+        var leaked = Logs.Entries.Where(e => secrets.Any(secret => e.Message.Contains(secret, StringComparison.Ordinal))).Select(e => e.Message).ToArray();
+        Assert.True(leaked.Length == 0, "Secrets in the logs:\n" + string.Join("\n", leaked));
         if (!AllowErrorLogs)
         {
             var errors = Logs.Entries.Where(e => e.Level >= LogLevel.Error).Select(e => e.Category + ": " + e.Message).ToArray();
