@@ -82,6 +82,8 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
             CredentialId = r.CredentialId,
             CreatedDate = Timestamp.FromDateTimeOffset(r.CreatedAt),
             UpdatedDate = Timestamp.FromDateTimeOffset(r.CreatedAt),
+            Request = r.RequestJson is { } req ? Struct.Parser.ParseJson(req) : null,
+            Response = r.ResponseJson is { } resp ? Struct.Parser.ParseJson(resp) : null,
         };
         log.ExternalAuditMetadatas.AddRange(r.Metadata.Select(kv => new IntegrationApi.Contracts.Common.Metadata { Key = kv.Key, Value = kv.Value }));
         void Metric(string name, long? value) { if (value is { } v) log.Metrics.Add(new Metric { Name = name, Value = v.ToString(CultureInfo.InvariantCulture) }); }

@@ -8,8 +8,16 @@ using Proto = IntegrationApi.Contracts;
 namespace IntegrationApi.Api;
 
 /// <summary>Turns a request and its terminal response into the one audit record it leaves.</summary>
-internal sealed class AuditTrail(AuditWriter writer, TimeProvider time)
+internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, Microsoft.Extensions.Options.IOptions<AuditOptions> options, ILogger<AuditTrail> logger)
 {
+    private readonly bool _payloads = options.Value.IncludePayloads;
+
+    /// <summary>Knows the types the Go clients pack into model parameters, so their Any values format.</summary>
+    private static readonly Google.Protobuf.JsonFormatter PayloadFormatter = new(Google.Protobuf.JsonFormatter.Settings.Default.WithTypeRegistry(
+        Google.Protobuf.Reflection.TypeRegistry.FromMessages(Value.Descriptor, Struct.Descriptor, ListValue.Descriptor, StringValue.Descriptor,
+            BoolValue.Descriptor, DoubleValue.Descriptor, FloatValue.Descriptor, Int64Value.Descriptor, UInt64Value.Descriptor,
+            Int32Value.Descriptor, UInt32Value.Descriptor, BytesValue.Descriptor)));
+
     /// <summary>The original's enrichment from call metadata: source, env and region.</summary>
     public static IReadOnlyDictionary<string, string> CallTags(Metadata headers)
     {
@@ -34,6 +42,9 @@ internal sealed class AuditTrail(AuditWriter writer, TimeProvider time)
 
         long? Metric(string name) => terminal.Metrics.FirstOrDefault(m => m.Name == name) is { } m
             && long.TryParse(m.Value, CultureInfo.InvariantCulture, out var v) ? v : null;
+        Log.Request(logger, terminal.RequestId, request.ClientRequestId, principal.OrganizationId, principal.ProjectId, provider, model,
+            terminal.Code, terminal.FinishReason, (Metric("TIME_TAKEN") ?? 0) / 1e6, (Metric("TIME_TO_FIRST_TOKEN") ?? -1_000_000) / 1e6,
+            Metric("INPUT_TOKEN") ?? 0, Metric("OUTPUT_TOKEN") ?? 0);
         writer.Enqueue(new AuditRecord
         {
             RequestId = terminal.RequestId,
@@ -52,7 +63,32 @@ internal sealed class AuditTrail(AuditWriter writer, TimeProvider time)
             OutputTokens = Metric("OUTPUT_TOKEN"),
             TotalTokens = Metric("TOTAL_TOKEN"),
             Metadata = metadata,
+            RequestJson = _payloads ? Format(Redacted(request)) : null,
+            ResponseJson = _payloads ? Format(terminal) : null,
         });
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(40, LogLevel.Information, "Request {RequestId} ({ClientRequestId}) org {OrganizationId} project {ProjectId} {Provider} {Model}: {Code} {FinishReason} in {TimeTakenMs:0.0} ms, first token {TtftMs:0.0} ms, tokens {InputTokens}/{OutputTokens}")]
+        public static partial void Request(ILogger logger, ulong requestId, string clientRequestId, ulong organizationId, ulong projectId,
+            string provider, string model, int code, string finishReason, double timeTakenMs, double ttftMs, long inputTokens, long outputTokens);
+    }
+
+    /// <summary>JSON of a payload; one that cannot be written (an Any of an unknown type) is noted, never fails the request.</summary>
+    private static string Format(Google.Protobuf.IMessage message)
+    {
+        try { return PayloadFormatter.Format(message); }
+        catch (InvalidOperationException ex) { return System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["unformattable"] = ex.Message }); }
+    }
+
+    /// <summary>The request with every credential value replaced: secrets never reach an audit record.</summary>
+    private static Proto.ChatRequest Redacted(Proto.ChatRequest request)
+    {
+        var copy = request.Clone();
+        if (copy.Credential?.Value is { } secret)
+            foreach (var key in secret.Fields.Keys.ToList()) secret.Fields[key] = Value.ForString("[redacted]");
+        return copy;
     }
 
     private static string? Text(Any? any)

@@ -17,6 +17,9 @@ public sealed class AuditOptions
     /// <summary>The SQLite file (the default store); relative paths are under the content root.</summary>
     [Required] public string SqlitePath { get; set; } = "data/audit.db";
 
+    /// <summary>Also keep each request and response as JSON (credential values redacted). Off by default: prompts are data.</summary>
+    public bool IncludePayloads { get; set; }
+
     /// <summary>Records buffered in memory while the store is slow or down; past this they are dropped, counted and logged.</summary>
     [Range(1, 10_000_000)] public int BufferCapacity { get; set; } = 100_000;
 

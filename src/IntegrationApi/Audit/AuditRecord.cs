@@ -21,4 +21,8 @@ public sealed record AuditRecord
     public long? TotalTokens { get; init; }
     /// <summary><c>additionalData</c> plus the enrichment of the original (provider_name, model_name, model_id, source, env, region).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    /// <summary>The request as JSON, credential values redacted; only with <c>Audit:IncludePayloads</c>.</summary>
+    public string? RequestJson { get; init; }
+    /// <summary>The terminal response as JSON; only with <c>Audit:IncludePayloads</c>.</summary>
+    public string? ResponseJson { get; init; }
 }

@@ -10,8 +10,9 @@ namespace IntegrationApi.Audit;
 /// <summary>How SQLite and PostgreSQL differ for the audit store: connections, schema, and "insert unless present".</summary>
 internal sealed record AuditSqlDialect(Func<DbConnection> Connect, string[] Migrations, string InsertIgnore, string? OnOpen, string? Schema)
 {
-    private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata)";
-    private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta)";
+    private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json)";
+    private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta, @req, @resp)";
+    private const string Payloads = "ALTER TABLE audit_records ADD COLUMN request_json TEXT; ALTER TABLE audit_records ADD COLUMN response_json TEXT;";
 
     private static string Table(string integer) => $"""
         CREATE TABLE audit_records (
@@ -25,12 +26,12 @@ internal sealed record AuditSqlDialect(Func<DbConnection> Connect, string[] Migr
     /// <summary>The embedded default: one file, WAL so readers do not block the writer.</summary>
     public static AuditSqlDialect Sqlite(string path) => new(
         () => new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString()),
-        [Table("INTEGER")], $"INSERT OR IGNORE INTO audit_records {Columns} {Values}", "PRAGMA journal_mode=WAL;", null);
+        [Table("INTEGER"), Payloads], $"INSERT OR IGNORE INTO audit_records {Columns} {Values}", "PRAGMA journal_mode=WAL;", null);
 
     /// <summary>PostgreSQL by configuration; a <c>Search Path</c> in the connection string names the schema (created if missing).</summary>
     public static AuditSqlDialect Postgres(string connectionString) => new(
         () => new NpgsqlConnection(connectionString),
-        [Table("BIGINT")], $"INSERT INTO audit_records {Columns} {Values} ON CONFLICT (request_id) DO NOTHING", null,
+        [Table("BIGINT"), Payloads], $"INSERT INTO audit_records {Columns} {Values} ON CONFLICT (request_id) DO NOTHING", null,
         new NpgsqlConnectionStringBuilder(connectionString).SearchPath is { Length: > 0 } schema && schema != "public" ? schema : null);
 }
 
@@ -45,7 +46,7 @@ internal sealed class SqlAuditStore : IAuditStore
 
     private const string SelectColumns =
         "SELECT request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, " +
-        "time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata FROM audit_records";
+        "time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json FROM audit_records";
 
     private readonly AuditSqlDialect _dialect;
 
@@ -94,7 +95,8 @@ internal sealed class SqlAuditStore : IAuditStore
                 ("@id", (long)r.RequestId), ("@at", r.CreatedAt.ToString("O", CultureInfo.InvariantCulture)), ("@org", (long)r.OrganizationId),
                 ("@project", (long)r.ProjectId), ("@cred", (long)r.CredentialId), ("@provider", r.Provider), ("@model", r.Model),
                 ("@status", r.Status), ("@code", r.Code), ("@finish", r.FinishReason), ("@taken", r.TimeTakenNs), ("@ttft", r.TimeToFirstTokenNs),
-                ("@in", r.InputTokens), ("@out", r.OutputTokens), ("@total", r.TotalTokens), ("@meta", JsonSerializer.Serialize(r.Metadata)));
+                ("@in", r.InputTokens), ("@out", r.OutputTokens), ("@total", r.TotalTokens), ("@meta", JsonSerializer.Serialize(r.Metadata)),
+                ("@req", r.RequestJson), ("@resp", r.ResponseJson));
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -185,6 +187,8 @@ internal sealed class SqlAuditStore : IAuditStore
                 OutputTokens = Nullable(13),
                 TotalTokens = Nullable(14),
                 Metadata = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(15)) ?? [],
+                RequestJson = reader.IsDBNull(16) ? null : reader.GetString(16),
+                ResponseJson = reader.IsDBNull(17) ? null : reader.GetString(17),
             });
         }
         return list;

@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Data.Common;
+using IntegrationApi.Audit;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace IntegrationApi.Auth;
 
@@ -9,24 +12,37 @@ namespace IntegrationApi.Auth;
 public sealed record StoredApiKey(long Id, string Name, ulong OrganizationId, ulong ProjectId, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt, string Prefix);
 
 /// <summary>
-/// Project API keys held as hashes in an embedded SQLite file (<c>Auth:KeyStorePath</c>). Looked up on every
-/// stream or call that presents one, so a revocation takes effect on the next stream at once.
+/// Project API keys held as hashes: in PostgreSQL when the audit store is (<c>Audit:Store</c>), so every instance
+/// shares them; else in an embedded SQLite file (<c>Auth:KeyStorePath</c>). Looked up on every stream or call that
+/// presents one, so a revocation takes effect on the next stream at once.
 /// </summary>
 public sealed class ApiKeyStore
 {
     private const string KeyPrefix = "rpd-prj-";
-    private readonly string _connectionString;
+    private readonly Func<DbConnection> _connect;
 
-    public ApiKeyStore(IOptions<AuthOptions> options, IHostEnvironment environment)
+    public ApiKeyStore(IOptions<AuthOptions> options, IOptions<AuditOptions> audit, IHostEnvironment environment)
     {
-        var path = options.Value.KeyStorePath;
-        path = Path.IsPathRooted(path) ? path : Path.Combine(environment.ContentRootPath, path);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        var postgres = audit.Value.Store.Equals("postgres", StringComparison.OrdinalIgnoreCase);
+        if (postgres)
+        {
+            var connectionString = audit.Value.PostgresConnectionString;
+            _connect = () => new NpgsqlConnection(connectionString);
+        }
+        else
+        {
+            var path = options.Value.KeyStorePath;
+            path = Path.IsPathRooted(path) ? path : Path.Combine(environment.ContentRootPath, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+            _connect = () => new SqliteConnection(connectionString);
+        }
         using var connection = Open();
-        Execute(connection, """
+        if (postgres && new NpgsqlConnectionStringBuilder(audit.Value.PostgresConnectionString).SearchPath is { Length: > 0 } schema && schema != "public")
+            Execute(connection, $"CREATE SCHEMA IF NOT EXISTS \"{schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\"");
+        Execute(connection, $"""
             CREATE TABLE IF NOT EXISTS api_keys (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                id {(postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT")},
                 sha256 TEXT NOT NULL UNIQUE,
                 prefix TEXT NOT NULL,
                 name TEXT NOT NULL,
@@ -45,13 +61,13 @@ public sealed class ApiKeyStore
         var now = DateTimeOffset.UtcNow;
         using var connection = Open();
         using var insert = connection.CreateCommand();
-        insert.CommandText = "INSERT INTO api_keys (sha256, prefix, name, organization_id, project_id, created_at) VALUES ($h, $p, $n, $o, $j, $t) RETURNING id";
-        insert.Parameters.AddWithValue("$h", CallerAuthenticator.HashKey(secret[KeyPrefix.Length..]));
-        insert.Parameters.AddWithValue("$p", secret[..(KeyPrefix.Length + 6)]);
-        insert.Parameters.AddWithValue("$n", name);
-        insert.Parameters.AddWithValue("$o", (long)organizationId);
-        insert.Parameters.AddWithValue("$j", (long)projectId);
-        insert.Parameters.AddWithValue("$t", now.ToString("O", CultureInfo.InvariantCulture));
+        insert.CommandText = "INSERT INTO api_keys (sha256, prefix, name, organization_id, project_id, created_at) VALUES (@h, @p, @n, @o, @j, @t) RETURNING id";
+        Add(insert, "@h", CallerAuthenticator.HashKey(secret[KeyPrefix.Length..]));
+        Add(insert, "@p", secret[..(KeyPrefix.Length + 6)]);
+        Add(insert, "@n", name);
+        Add(insert, "@o", (long)organizationId);
+        Add(insert, "@j", (long)projectId);
+        Add(insert, "@t", now.ToString("O", CultureInfo.InvariantCulture));
         var id = Convert.ToInt64(insert.ExecuteScalar(), CultureInfo.InvariantCulture);
         return (new StoredApiKey(id, name, organizationId, projectId, now, null, secret[..(KeyPrefix.Length + 6)]), secret);
     }
@@ -76,9 +92,9 @@ public sealed class ApiKeyStore
     {
         using var connection = Open();
         using var update = connection.CreateCommand();
-        update.CommandText = "UPDATE api_keys SET revoked_at = $t WHERE id = $id AND revoked_at IS NULL";
-        update.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-        update.Parameters.AddWithValue("$id", id);
+        update.CommandText = "UPDATE api_keys SET revoked_at = @t WHERE id = @id AND revoked_at IS NULL";
+        Add(update, "@t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+        Add(update, "@id", id);
         return update.ExecuteNonQuery() == 1;
     }
 
@@ -87,20 +103,28 @@ public sealed class ApiKeyStore
     {
         using var connection = Open();
         using var query = connection.CreateCommand();
-        query.CommandText = "SELECT organization_id, project_id FROM api_keys WHERE sha256 = $h AND revoked_at IS NULL";
-        query.Parameters.AddWithValue("$h", sha256);
+        query.CommandText = "SELECT organization_id, project_id FROM api_keys WHERE sha256 = @h AND revoked_at IS NULL";
+        Add(query, "@h", sha256);
         using var reader = query.ExecuteReader();
         return reader.Read() ? ((ulong)reader.GetInt64(0), (ulong)reader.GetInt64(1)) : null;
     }
 
-    private SqliteConnection Open()
+    private DbConnection Open()
     {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = _connect();
         connection.Open();
         return connection;
     }
 
-    private static void Execute(SqliteConnection connection, string sql)
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+
+    private static void Execute(DbConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;

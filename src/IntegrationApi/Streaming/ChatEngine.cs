@@ -104,8 +104,6 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
         if (error is not null) error = error with { Message = request.Credential.Redact(error.Message) };
         var outcome = new ChatOutcome(requestId, result, error, time.GetElapsedTime(start), timeToFirstToken, attempts);
         metrics.RequestCompleted(provider.Name, request.Model, error?.Code ?? 200, outcome.Elapsed, timeToFirstToken, result?.Usage, attempts);
-        Log.Completed(logger, requestId, provider.Name, request.Model, error?.Code ?? 200,
-            outcome.Elapsed.TotalMilliseconds, timeToFirstToken?.TotalMilliseconds ?? -1, attempts);
         return outcome;
     }
 
@@ -142,9 +140,6 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Request {RequestId} to {Provider} model {Model} ended with {Code} in {ElapsedMs:0.0} ms (first token {TtftMs:0.0} ms, attempts {Attempts})")]
-        public static partial void Completed(ILogger logger, ulong requestId, string provider, string? model, int code, double elapsedMs, double ttftMs, int attempts);
-
         [LoggerMessage(2, LogLevel.Warning, "Request {RequestId} to {Provider} failed before its first token (attempt {Attempt}, {Kind}); retrying in {DelayMs} ms")]
         public static partial void Retrying(ILogger logger, ulong requestId, string provider, int attempt, int delayMs, ProviderErrorKind kind);
 

@@ -404,7 +404,7 @@ internal sealed partial class StreamChatSession
         [LoggerMessage(10, LogLevel.Information, "Request {RequestId} ({ClientRequestId}) cancelled: {Reason}")]
         public static partial void Cancelled(ILogger logger, ulong requestId, string clientRequestId, CancelReason reason);
 
-        [LoggerMessage(11, LogLevel.Information, "Request {RequestId} ({ClientRequestId}) refused with {Code}: {Message}")]
+        [LoggerMessage(11, LogLevel.Debug, "Request {RequestId} ({ClientRequestId}) refused with {Code}: {Message}")]
         public static partial void Rejected(ILogger logger, ulong requestId, string clientRequestId, int code, string message);
 
         [LoggerMessage(12, LogLevel.Error, "Request {RequestId} failed unexpectedly")]

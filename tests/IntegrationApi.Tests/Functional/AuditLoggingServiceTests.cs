@@ -58,4 +58,25 @@ public sealed class AuditLoggingServiceTests
         var unauthenticated = await Assert.ThrowsAsync<RpcException>(() => client.GetAllAuditLogAsync(new Proto.GetAllAuditLogRequest()).ResponseAsync);
         Assert.Equal(StatusCode.Unauthenticated, unauthenticated.StatusCode);
     }
+
+    [Theory, MemberData(nameof(Stores))]
+    public async Task Payloads_KeptOnlyWhenAsked_CredentialRedacted(string store)
+    {
+        var settings = AuditStores.Settings(store);
+        settings["Audit:IncludePayloads"] = "true";
+        await using var gateway = await TestGateway.StartAsync(settings);
+        var id = (await gateway.ChatAsync("openai", gateway.NewChat("openai", "hello payload"))).RequestId;
+        var deadline = DateTime.UtcNow + TaskTimeoutExtensions.Limit;
+        while (await gateway.AuditStore.CountAsync(2, 3, default) < 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
+
+        var log = (await new Proto.AuditLoggingService.AuditLoggingServiceClient(gateway.Channel)
+            .GetAuditLogAsync(new Proto.GetAuditLogRequest { Id = id }, TestGateway.AuthHeaders())).Data;
+
+        var request = log.Request.ToString();
+        Assert.Contains(Convert.ToBase64String("hello payload"u8.ToArray()), request); // Content.content is bytes: base64 in JSON
+        Assert.Contains("gpt-4o-mini", request);
+        Assert.Contains("[redacted]", request);
+        Assert.DoesNotContain("test-key", request);
+        Assert.Equal("stop", log.Response.Fields["finishReason"].StringValue);
+    }
 }

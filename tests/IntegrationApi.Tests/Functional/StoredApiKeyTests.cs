@@ -6,12 +6,15 @@ using Microsoft.Extensions.DependencyInjection;
 namespace IntegrationApi.Tests.Functional;
 
 /// <summary>Project API keys stored as hashes: created once in the clear, listed without secrets, revoked at once for new streams.</summary>
+[Collection(AuditStores.Collection)]
 public sealed class StoredApiKeyTests
 {
-    [Fact]
-    public async Task CreateListRevoke_RevocationRefusesNewStreamsAtOnce()
+    public static IEnumerable<object[]> Stores => AuditStores.All;
+
+    [Theory, MemberData(nameof(Stores))]
+    public async Task CreateListRevoke_RevocationRefusesNewStreamsAtOnce(string storeKind)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(AuditStores.Settings(storeKind));
         var store = gateway.App.Services.GetRequiredService<ApiKeyStore>();
         var created = new StringWriter();
         Assert.Equal(0, KeysCommand.Run(store, ["create", "--org", "11", "--project", "12", "--name", "ci"], created));
