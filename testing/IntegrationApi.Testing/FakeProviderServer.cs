@@ -253,7 +253,8 @@ public abstract class FakeProviderServer : IAsyncDisposable
     {
         if (_app is not null)
         {
-            await _app.StopAsync(TimeSpan.FromSeconds(2) is var t ? new CancellationTokenSource(t).Token : default).ConfigureAwait(false);
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _app.StopAsync(stop.Token).ConfigureAwait(false);
             await _app.DisposeAsync().ConfigureAwait(false);
         }
         GC.SuppressFinalize(this);

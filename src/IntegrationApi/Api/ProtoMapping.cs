@@ -213,10 +213,8 @@ internal static class ProtoMapping
                 "google.protobuf.BytesValue" => new StringValue { Value = any.Unpack<BytesValue>().Value.ToStringUtf8() },
                 _ => null,
             };
-            if (message is null) return null;
-            var json = ValueFormatter.Format(message);
-            // 64-bit wrappers format as JSON strings; that is fine, the typed getters parse numeric strings.
-            return json;
+            // 64-bit wrappers format as JSON strings; the typed getters parse numeric strings.
+            return message is null ? null : ValueFormatter.Format(message);
         }
         catch (InvalidProtocolBufferException)
         {

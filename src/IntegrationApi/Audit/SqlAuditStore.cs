@@ -8,7 +8,7 @@ using Npgsql;
 namespace IntegrationApi.Audit;
 
 /// <summary>How SQLite and PostgreSQL differ for the audit store: connections, schema, and "insert unless present".</summary>
-internal sealed record AuditSqlDialect(Func<DbConnection> Connect, string[] Migrations, string InsertIgnore, string? OnOpen, string? Schema)
+internal sealed record AuditSqlDialect(bool IsPostgres, Func<DbConnection> Connect, string[] Migrations, string InsertIgnore, string? OnOpen, string? Schema)
 {
     private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json)";
     private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta, @req, @resp)";
@@ -23,13 +23,25 @@ internal sealed record AuditSqlDialect(Func<DbConnection> Connect, string[] Migr
         CREATE INDEX audit_records_scope ON audit_records (organization_id, project_id, request_id DESC);
         """;
 
+    /// <summary>The statement that creates the connection string's schema, when it names one.</summary>
+    public string? CreateSchema => Schema is null ? null : $"CREATE SCHEMA IF NOT EXISTS \"{Schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+
+    /// <summary>The store <paramref name="options"/> choose: PostgreSQL, or the SQLite file at <paramref name="sqlitePath"/> under the content root.</summary>
+    public static AuditSqlDialect For(AuditOptions options, string sqlitePath, IHostEnvironment environment)
+    {
+        if (options.Store.Equals("postgres", StringComparison.OrdinalIgnoreCase)) return Postgres(options.PostgresConnectionString);
+        var path = Path.IsPathRooted(sqlitePath) ? sqlitePath : Path.Combine(environment.ContentRootPath, sqlitePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return Sqlite(path);
+    }
+
     /// <summary>The embedded default: one file, WAL so readers do not block the writer.</summary>
-    public static AuditSqlDialect Sqlite(string path) => new(
+    public static AuditSqlDialect Sqlite(string path) => new(false,
         () => new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString()),
         [Table("INTEGER"), Payloads], $"INSERT OR IGNORE INTO audit_records {Columns} {Values}", "PRAGMA journal_mode=WAL;", null);
 
     /// <summary>PostgreSQL by configuration; a <c>Search Path</c> in the connection string names the schema (created if missing).</summary>
-    public static AuditSqlDialect Postgres(string connectionString) => new(
+    public static AuditSqlDialect Postgres(string connectionString) => new(true,
         () => new NpgsqlConnection(connectionString),
         [Table("BIGINT"), Payloads], $"INSERT INTO audit_records {Columns} {Values} ON CONFLICT (request_id) DO NOTHING", null,
         new NpgsqlConnectionStringBuilder(connectionString).SearchPath is { Length: > 0 } schema && schema != "public" ? schema : null);
@@ -50,26 +62,13 @@ internal sealed class SqlAuditStore : IAuditStore
 
     private readonly AuditSqlDialect _dialect;
 
-    public SqlAuditStore(IOptions<AuditOptions> options, IHostEnvironment environment)
-    {
-        var o = options.Value;
-        if (o.Store.Equals("postgres", StringComparison.OrdinalIgnoreCase))
-            _dialect = AuditSqlDialect.Postgres(o.PostgresConnectionString);
-        else
-        {
-            var path = Path.IsPathRooted(o.SqlitePath) ? o.SqlitePath : Path.Combine(environment.ContentRootPath, o.SqlitePath);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            _dialect = AuditSqlDialect.Sqlite(path);
-        }
-    }
+    public SqlAuditStore(IOptions<AuditOptions> options, IHostEnvironment environment) =>
+        _dialect = AuditSqlDialect.For(options.Value, options.Value.SqlitePath, environment);
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (_dialect.Schema is { } schema)
-        {
-            await ExecuteAsync(connection, $"CREATE SCHEMA IF NOT EXISTS \"{schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", null, cancellationToken).ConfigureAwait(false);
-        }
+        if (_dialect.CreateSchema is { } createSchema) await ExecuteAsync(connection, createSchema, null, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)", null, cancellationToken).ConfigureAwait(false);
         await using var read = connection.CreateCommand();
         read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";

@@ -2,9 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Data.Common;
 using IntegrationApi.Audit;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace IntegrationApi.Auth;
 
@@ -23,26 +21,14 @@ public sealed class ApiKeyStore
 
     public ApiKeyStore(IOptions<AuthOptions> options, IOptions<AuditOptions> audit, IHostEnvironment environment)
     {
-        var postgres = audit.Value.Store.Equals("postgres", StringComparison.OrdinalIgnoreCase);
-        if (postgres)
-        {
-            var connectionString = audit.Value.PostgresConnectionString;
-            _connect = () => new NpgsqlConnection(connectionString);
-        }
-        else
-        {
-            var path = options.Value.KeyStorePath;
-            path = Path.IsPathRooted(path) ? path : Path.Combine(environment.ContentRootPath, path);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
-            _connect = () => new SqliteConnection(connectionString);
-        }
+        // The same database choice as the audit store (its own SQLite file when that is SQLite).
+        var dialect = AuditSqlDialect.For(audit.Value, options.Value.KeyStorePath, environment);
+        _connect = dialect.Connect;
         using var connection = Open();
-        if (postgres && new NpgsqlConnectionStringBuilder(audit.Value.PostgresConnectionString).SearchPath is { Length: > 0 } schema && schema != "public")
-            Execute(connection, $"CREATE SCHEMA IF NOT EXISTS \"{schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\"");
+        if (dialect.CreateSchema is { } createSchema) Execute(connection, createSchema);
         Execute(connection, $"""
             CREATE TABLE IF NOT EXISTS api_keys (
-                id {(postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT")},
+                id {(dialect.IsPostgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT")},
                 sha256 TEXT NOT NULL UNIQUE,
                 prefix TEXT NOT NULL,
                 name TEXT NOT NULL,

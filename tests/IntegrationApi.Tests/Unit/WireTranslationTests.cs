@@ -121,5 +121,7 @@ public sealed class WireTranslationTests
         var quota = OpenAIChatWire.FromError(new OpenAIError { Type = "insufficient_quota", Code = JsonDocument.Parse("\"insufficient_quota\"").RootElement, Message = "x" }, "openai", null);
         Assert.Equal(ProviderErrorKind.RateLimited, quota.Kind);
         Assert.False(quota.IsTransient);
+        var missing = OpenAIChatWire.FromError(new OpenAIError { Type = "invalid_request_error", Code = JsonDocument.Parse("\"model_not_found\"").RootElement, Message = "x" }, "openai", null);
+        Assert.Equal(ProviderErrorKind.NotFound, missing.Kind);
     }
 }

@@ -158,14 +158,14 @@ internal static class OpenAIChatWire
     public static ProviderException FromError(OpenAIError error, string provider, int? httpStatus)
     {
         var code = error.CodeText;
+        // Codes first: OpenAI sends model_not_found and invalid_api_key with type invalid_request_error.
         var kind = (error.Type, code) switch
         {
             (_, "invalid_api_key") or ("authentication_error", _) => ProviderErrorKind.Unauthorized,
+            (_, "model_not_found") => ProviderErrorKind.NotFound,
             (_, "insufficient_quota") or (_, "rate_limit_exceeded") or ("rate_limit_error", _) => ProviderErrorKind.RateLimited,
             (_, "context_length_exceeded") or ("invalid_request_error", _) => ProviderErrorKind.InvalidRequest,
-            (_, "model_not_found") => ProviderErrorKind.NotFound,
-            ("server_error", _) or ("api_error", _) => ProviderErrorKind.UpstreamError,
-            _ => ProviderErrorKind.UpstreamError,
+            _ => ProviderErrorKind.UpstreamError, // server_error, api_error and anything new
         };
         return new ProviderException(kind, provider,
             $"{provider} stream error: {error.Message} (type {error.Type ?? "none"}, code {code ?? "none"})", httpStatus,
