@@ -93,6 +93,16 @@ public abstract class FakeProviderServer : IAsyncDisposable
     /// <summary>The provider's streamed answer as SSE frames.</summary>
     protected abstract FakeStreamPlan StreamPlan(RecordedRequest request, FakeScript script);
 
+    /// <summary>
+    /// The whole streamed answer the fake would send for <paramref name="script"/> to a request with
+    /// <paramref name="requestBody"/>, as one string: for replaying the exact bytes without a server (microbenchmarks).
+    /// </summary>
+    public string RenderStream(FakeScript script, string requestBody = "{}")
+    {
+        var plan = StreamPlan(new RecordedRequest("render", "POST", BasePath, "", new Dictionary<string, string>(), requestBody), script);
+        return string.Concat(plan.Head.Concat(plan.Content).Concat(plan.Tail));
+    }
+
     /// <summary>The provider's in-band error frame.</summary>
     protected abstract string InBandErrorFrame(FakeScript script);
 

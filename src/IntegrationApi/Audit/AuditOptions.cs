@@ -26,6 +26,13 @@ public sealed class AuditOptions
     /// <summary>Records written in one transaction at most.</summary>
     [Range(1, 100_000)] public int BatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// How long the writer lets records gather after the first one arrives before it writes them (unless a batch
+    /// fills first; shutdown writes at once). One transaction per interval instead of one per request keeps the
+    /// store's cost off the request path under load: on one core, writing each record alone added ~0.4 ms to every chat.
+    /// </summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Longest wait between retries while the store is failing.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 }

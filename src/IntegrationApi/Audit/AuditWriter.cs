@@ -50,9 +50,16 @@ public sealed partial class AuditWriter : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<AuditRecord>(_options.BatchSize);
-        while (await _buffer.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        var reader = _buffer.Reader;
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            while (batch.Count < _options.BatchSize && _buffer.Reader.TryRead(out var record)) batch.Add(record);
+            if (_options.FlushInterval > TimeSpan.Zero && reader.Count < _options.BatchSize && !stoppingToken.IsCancellationRequested)
+            {
+                // Let a batch gather; shutdown (the token) cuts the wait short.
+                try { await Task.Delay(_options.FlushInterval, stoppingToken).ConfigureAwait(false); }
+                catch (OperationCanceledException) { }
+            }
+            while (batch.Count < _options.BatchSize && reader.TryRead(out var record)) batch.Add(record);
             if (!await WriteWithRetryAsync(batch, stoppingToken).ConfigureAwait(false))
             {
                 _metrics.AuditDropped(batch.Count);

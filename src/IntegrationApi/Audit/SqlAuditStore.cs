@@ -88,14 +88,22 @@ internal sealed class SqlAuditStore : IAuditStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        // One command for the whole batch (SQLite compiles it once); only the values change per record.
+        await using var insert = Command(connection, tx, _dialect.InsertIgnore,
+            ("@id", null), ("@at", null), ("@org", null), ("@project", null), ("@cred", null), ("@provider", null), ("@model", null),
+            ("@status", null), ("@code", null), ("@finish", null), ("@taken", null), ("@ttft", null),
+            ("@in", null), ("@out", null), ("@total", null), ("@meta", null), ("@req", null), ("@resp", null));
         foreach (var r in records)
         {
-            await using var insert = Command(connection, tx, _dialect.InsertIgnore,
-                ("@id", (long)r.RequestId), ("@at", r.CreatedAt.ToString("O", CultureInfo.InvariantCulture)), ("@org", (long)r.OrganizationId),
-                ("@project", (long)r.ProjectId), ("@cred", (long)r.CredentialId), ("@provider", r.Provider), ("@model", r.Model),
-                ("@status", r.Status), ("@code", r.Code), ("@finish", r.FinishReason), ("@taken", r.TimeTakenNs), ("@ttft", r.TimeToFirstTokenNs),
-                ("@in", r.InputTokens), ("@out", r.OutputTokens), ("@total", r.TotalTokens), ("@meta", JsonSerializer.Serialize(r.Metadata)),
-                ("@req", r.RequestJson), ("@resp", r.ResponseJson));
+            object?[] values =
+            [
+                (long)r.RequestId, r.CreatedAt.ToString("O", CultureInfo.InvariantCulture), (long)r.OrganizationId,
+                (long)r.ProjectId, (long)r.CredentialId, r.Provider, r.Model,
+                r.Status, r.Code, r.FinishReason, r.TimeTakenNs, r.TimeToFirstTokenNs,
+                r.InputTokens, r.OutputTokens, r.TotalTokens, JsonSerializer.Serialize(r.Metadata),
+                r.RequestJson, r.ResponseJson,
+            ];
+            for (var i = 0; i < values.Length; i++) insert.Parameters[i].Value = values[i] ?? DBNull.Value;
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -13,8 +13,11 @@ namespace IntegrationApi.Streaming;
 ///      ▲            │ 429 / 5xx / connection failure, nothing received yet
 ///      └── wait (Retry-After or backoff) ◄┘
 /// </code>
-/// 1. One timer per attempt, re-armed on every chunk: time-to-first-token until the first text or tool
-///    call, then the idle gap; never past the total deadline. A timeout ends the request with 504.
+/// 1. One timer per attempt: time-to-first-token until the first text or tool call, then the idle gap;
+///    never past the total deadline. A timeout ends the request with 504. The idle deadline moves with every
+///    chunk, but the timer is re-armed only when it would move by more than 1/16 of the idle timeout (a timer
+///    queue operation per token is the single biggest per-chunk cost otherwise), so an idle timeout fires
+///    between 15/16 of its value and its value after the last chunk.
 /// 2. A slow sink (full response buffer) pauses the idle timer, not the total: back-pressure is not idleness.
 /// 3. A transient failure is retried only while nothing was received, so text is never repeated.
 /// 4. Cancelling <c>cancellationToken</c> aborts the upstream call and throws <see cref="OperationCanceledException"/>;
@@ -32,12 +35,15 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
         var start = time.GetTimestamp();
         var totalDeadline = start + ToTicks(_options.TotalTimeout);
         TimeSpan? timeToFirstToken = null;
+        var idleTicks = ToTicks(_options.IdleTimeout);
+        var idleSlack = idleTicks / 16;
         for (var attempt = 1; ; attempt++)
         {
             var builder = new ChatResultBuilder();
             var firstTokenDeadline = time.GetTimestamp() + ToTicks(_options.TimeToFirstTokenTimeout);
             var waitingForFirstToken = true;
             using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var armed = Math.Min(firstTokenDeadline, totalDeadline);
             var armedForTotal = Arm(timer, firstTokenDeadline, totalDeadline); // which limit a firing timer means
             try
             {
@@ -57,10 +63,16 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                         if (!written.IsCompletedSuccessfully)
                         {
                             armedForTotal = Arm(timer, totalDeadline, totalDeadline);
+                            armed = totalDeadline;
                             await written.ConfigureAwait(false);
                         }
                     }
-                    armedForTotal = Arm(timer, waitingForFirstToken ? firstTokenDeadline : time.GetTimestamp() + ToTicks(_options.IdleTimeout), totalDeadline);
+                    var wanted = Math.Min(waitingForFirstToken ? firstTokenDeadline : time.GetTimestamp() + idleTicks, totalDeadline);
+                    if (wanted < armed || wanted - armed > idleSlack)
+                    {
+                        armedForTotal = Arm(timer, wanted, totalDeadline);
+                        armed = wanted;
+                    }
                 }
                 return Finish(requestId, provider, request, builder.Build(), null, start, timeToFirstToken, attempt);
             }

@@ -82,9 +82,9 @@ internal sealed record OpenAIFunctionCall
 }
 
 /// <summary>One streamed chunk, the usage-only last chunk, or an in-band error.</summary>
+/// <summary>A streamed chunk: only what the translation reads (id, model, fingerprint would be one string each per token).</summary>
 internal sealed record OpenAIChunk
 {
-    [JsonPropertyName("id")] public string? Id { get; init; }
     [JsonPropertyName("choices")] public IReadOnlyList<OpenAIChoice>? Choices { get; init; }
     [JsonPropertyName("usage")] public OpenAIUsage? Usage { get; init; }
     [JsonPropertyName("error")] public OpenAIError? Error { get; init; }

@@ -1,0 +1,248 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ScottPlot;
+
+namespace IntegrationApi.Bench;
+
+internal sealed record PeerStatus(string Name, bool Ran, string Detail);
+
+internal sealed record ProcessUsage(string Name, double CpuSeconds, long PeakRssKb);
+
+/// <summary>Everything one run measured; written as bench/results.json, bench/RESULTS.md and bench/*.png.</summary>
+internal sealed class BenchReport(BenchSettings settings)
+{
+    public string Date { get; } = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+    public string Mode { get; } = settings.Quick ? "quick" : "full";
+    public string Machine { get; } = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; gateway on cpu {settings.GatewayCpu}, load generator + upstream on cpu {settings.LoadCpu}";
+    public List<PeerStatus> Peers { get; } = [];
+    public List<SequentialRow> Sequential { get; set; } = [];
+    public (Dist Ttft, Dist Total) PacedBaseline { get; set; }
+    public List<ActiveResult> Active { get; } = [];
+    public List<OpenLoopResult> OpenLoop { get; } = [];
+    public List<PatternRow> Patterns { get; set; } = [];
+    public IdleResult? Idle { get; set; }
+    public List<ProcessUsage> Processes { get; } = [];
+    public TimeSpan Elapsed { get; set; }
+
+    public void RecordProcess(GatewayProcess process) => Processes.Add(new ProcessUsage(process.Name, process.CpuSeconds(), process.PeakRssKb()));
+
+    public void PrintSequential()
+    {
+        foreach (var r in Sequential)
+            Console.WriteLine($"  {r.Target,-28} {r.Mode,-6} end p50 {Format.Us(r.Total.P50),7} p99 {Format.Us(r.Total.P99),7} us" +
+                (r.Ttft is { } t ? $"  ttft p50 {Format.Us(t.P50),7} p99 {Format.Us(t.P99),7} us" : "") +
+                $"  added end p50 {Format.Us(r.AddedTotal!.P50)} us" + (r.Failures > 0 ? $"  FAILED {r.Failures}" : ""));
+    }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        IncludeFields = true,
+    };
+
+    public async Task WriteAsync()
+    {
+        var dir = BenchPaths.Bench;
+        var prefix = settings.Quick ? "quick-" : "";
+        await File.WriteAllTextAsync(Path.Combine(dir, prefix + "results.json"), JsonSerializer.Serialize(this, Json));
+        var plots = Plot(dir, prefix);
+        var md = Markdown(plots);
+        await File.WriteAllTextAsync(Path.Combine(dir, prefix + "RESULTS.md"), md);
+        Console.WriteLine($"wrote bench/{prefix}RESULTS.md, bench/{prefix}results.json and {plots.Count} plots in {Elapsed.TotalMinutes:0.0} min");
+    }
+
+    private SequentialRow? Row(string targetPrefix, string mode) => Sequential.FirstOrDefault(r => r.Target.StartsWith(targetPrefix, StringComparison.Ordinal) && r.Mode == mode);
+
+    private string Markdown(List<string> plots)
+    {
+        var md = new StringBuilder();
+        var micro = Path.Combine(BenchPaths.Bench, "results", "microbench.md");
+        var optimisation = Path.Combine(BenchPaths.Bench, "results", "optimisation.md");
+        md.AppendLine("# Benchmarks: added latency, throughput, streams and memory");
+        md.AppendLine();
+        md.AppendLine($"Run `{(settings.Quick ? "bench/run.sh --quick" : "bench/run.sh")}` ({Mode} mode) on {Date}, {Machine}; took {Elapsed.TotalMinutes:0.0} min.");
+        md.AppendLine("Every gateway is a separate process pinned with `taskset` to the gateway core; the load generator and the upstream share the other core.");
+        md.AppendLine("The upstream is a zero-latency OpenAI Chat Completions server answering from bytes recorded from the tested fake (8 content chunks + usage + `[DONE]`);");
+        md.AppendLine("its direct path, driven by the same load generator, is the baseline every *added* figure subtracts (percentile by percentile).");
+        md.AppendLine("Latency is measured from when a chat was due, by the caller: *end* = last byte of the answer, *ttft* = first content delta.");
+        md.AppendLine();
+        md.AppendLine("## Headline");
+        md.AppendLine();
+        Headline(md);
+        md.AppendLine();
+        md.AppendLine("## Gateways");
+        md.AppendLine();
+        foreach (var p in Peers) md.AppendLine($"- **{p.Name}**: {(p.Ran ? "ran" : "")} {p.Detail}");
+        md.AppendLine("- **integration-api**: this repository's service, Release build, production defaults except: no per-stream rate limit, the per-request Information log line off (Warning level), audit records written to SQLite as usual.");
+        md.AppendLine();
+        md.AppendLine("Portkey note: its streaming path waits 25 ms (`setTimeout(…, 25)`) before forwarding the first chunk of every streamed answer");
+        md.AppendLine("(read in `build/start-server.js` of the published package); that wait is part of what its users get, so it is in its numbers.");
+        md.AppendLine();
+        md.AppendLine("## (a) Sequential: one chat in flight, interleaved rounds");
+        md.AppendLine();
+        md.AppendLine("| target | mode | n | end p50 µs | end p90 | end p99 | ttft p50 µs | ttft p90 | ttft p99 | added end p50 / p90 / p99 µs | added ttft p50 / p90 / p99 µs | failures |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in Sequential)
+        {
+            var t = r.Ttft;
+            var a = r.AddedTotal!;
+            var at = r.AddedTtft;
+            md.AppendLine($"| {r.Target} | {(r.Mode == "chat" ? "non-streamed" : "streamed")} | {r.Total.N} | {Format.Us(r.Total.P50)} | {Format.Us(r.Total.P90)} | {Format.Us(r.Total.P99)} | " +
+                $"{(t is null ? "" : Format.Us(t.P50))} | {(t is null ? "" : Format.Us(t.P90))} | {(t is null ? "" : Format.Us(t.P99))} | " +
+                $"{Format.Us(a.P50)} / {Format.Us(a.P90)} / {Format.Us(a.P99)} | {(at is null ? "" : $"{Format.Us(at.P50)} / {Format.Us(at.P90)} / {Format.Us(at.P99)}")} | {r.Failures} |");
+        }
+        md.AppendLine();
+        md.AppendLine("Our non-streamed chat is unary `Chat`; our streamed chat is one persistent `StreamChat` with untagged requests. The peer's are `stream:false` / `stream:true` on `/v1/chat/completions`.");
+        md.AppendLine();
+        foreach (var p in plots.Where(p => p.Contains("latency", StringComparison.Ordinal))) md.AppendLine($"![{p}]({p})");
+        md.AppendLine();
+        md.AppendLine("## (b) Open loop: constant arrival rate of streamed chats, stepping up");
+        md.AppendLine();
+        md.AppendLine($"Each step offers its rate for {settings.StepDuration.TotalSeconds:0} s (arrivals on schedule whether or not earlier chats finished); a step is sustained when ≥ 99 % succeed and ≥ 90 % of the rate is achieved; stepping stops at the first step that is not.");
+        md.AppendLine("*Added p99* = the gateway's end-of-stream p99 minus the direct path's at the same rate. Our chats are multiplexed over 4 persistent streams by `IntegrationClient`; the peer's are HTTP/1.1 requests on a pool of keep-alive connections.");
+        md.AppendLine();
+        md.AppendLine("| target | offered /s | achieved /s | success | ttft p50 µs | ttft p99 | end p50 µs | end p99 | added p99 µs | gateway CPU |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var o in OpenLoop)
+            foreach (var s in o.Steps)
+                md.AppendLine($"| {o.Target} | {s.Rate} | {s.Achieved:0} | {s.SuccessRatio:P1} | {Format.Us(s.Ttft.P50)} | {Format.Us(s.Ttft.P99)} | {Format.Us(s.Total.P50)} | {Format.Us(s.Total.P99)} | {(s.AddedP99Us is { } a ? Format.Us(a) : "–")} | {(s.GatewayCpu == 0 ? "–" : s.GatewayCpu.ToString("P0", CultureInfo.InvariantCulture))} |");
+        md.AppendLine();
+        foreach (var o in OpenLoop.Skip(1))
+            md.AppendLine($"- {o.Target}: highest sustained rate {o.MaxSustainedRate?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s; highest with p99 added latency under 5 ms: {o.MaxRateUnder5Ms?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s.");
+        md.AppendLine();
+        foreach (var p in plots.Where(p => p.Contains("throughput", StringComparison.Ordinal))) md.AppendLine($"![{p}]({p})");
+        md.AppendLine();
+        md.AppendLine("## (c) One persistent stream vs unary vs a stream per chat vs a connection per chat (integration-api)");
+        md.AppendLine();
+        md.AppendLine($"The same {settings.PatternChats} streamed chats, {settings.PatternConcurrency} at a time. Gateway CPU per chat is the gateway process's user+system time divided by chats: the efficiency claim.");
+        md.AppendLine();
+        md.AppendLine("| pattern | chats/s | end p50 µs | end p99 | gateway CPU µs/chat | vs persistent stream | failures |");
+        md.AppendLine("|---|---|---|---|---|---|---|");
+        var basis = Patterns.FirstOrDefault();
+        foreach (var p in Patterns)
+            md.AppendLine($"| {p.Pattern} | {p.ChatsPerSecond:0} | {Format.Us(p.Total.P50)} | {Format.Us(p.Total.P99)} | {p.GatewayCpuUsPerChat:0} | {(basis is null ? "" : $"{p.GatewayCpuUsPerChat / basis.GatewayCpuUsPerChat:0.00}× CPU, {basis.ChatsPerSecond / p.ChatsPerSecond:0.00}× time")} | {p.Failures} |");
+        md.AppendLine();
+        md.AppendLine("## (d) Many streams: active and idle");
+        md.AppendLine();
+        md.AppendLine($"Active: N streams (our `StreamChat` calls; the peer's keep-alive HTTP connections), each running streamed chats back to back for {settings.ActiveDuration.TotalSeconds:0} s against an upstream that waits 300 ms before the first chunk and 100 ms between chunks.");
+        md.AppendLine($"Direct path on that upstream: ttft p50 {Format.Us(PacedBaseline.Ttft.P50)} µs, p99 {Format.Us(PacedBaseline.Ttft.P99)} µs; *ttft overhead* subtracts it.");
+        md.AppendLine();
+        md.AppendLine("| target | active streams | chats | failures | ttft p50 µs | ttft p99 | ttft overhead p50 / p99 µs | gateway CPU | RSS before → during MB | KB per active stream |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var a in Active)
+            md.AppendLine($"| {a.Target} | {a.Streams} | {a.Chats} | {a.Failures} | {Format.Us(a.Ttft.P50)} | {Format.Us(a.Ttft.P99)} | {Format.Us(a.TtftOverhead.P50)} / {Format.Us(a.TtftOverhead.P99)} | {a.GatewayCpu:P0} | {a.RssBeforeKb / 1024.0:0} → {a.RssDuringKb / 1024.0:0} | {a.KbPerActiveStream:0.0} |");
+        md.AppendLine();
+        if (Idle is { } idle)
+        {
+            md.AppendLine($"Idle (integration-api): {idle.Streams} `StreamChat` calls opened ({idle.OpenSeconds:0.0} s), each used for one chat and left open; {idle.Failures} failures.");
+            md.AppendLine($"Gateway RSS {idle.RssBeforeKb / 1024.0:0} → {idle.RssAfterKb / 1024.0:0} MB: **{idle.BytesPerIdleStream / 1024:0.0} KB per idle stream**.");
+            md.AppendLine($"TTFT of chats on another stream (zero-latency upstream): p50 {Format.Us(idle.TtftBefore.P50)} → {Format.Us(idle.TtftWithIdle.P50)} µs, p99 {Format.Us(idle.TtftBefore.P99)} → {Format.Us(idle.TtftWithIdle.P99)} µs with the idle streams open.");
+            md.AppendLine("The peer has no stream to hold open (one HTTP request per chat), so it has no idle row.");
+        }
+        md.AppendLine();
+        md.AppendLine("## Processes");
+        md.AppendLine();
+        md.AppendLine("| gateway | CPU seconds over the run | peak RSS MB |");
+        md.AppendLine("|---|---|---|");
+        foreach (var p in Processes) md.AppendLine($"| {p.Name} | {p.CpuSeconds:0.0} | {p.PeakRssKb / 1024.0:0} |");
+        md.AppendLine();
+        if (File.Exists(micro)) { md.AppendLine(File.ReadAllText(micro).Replace("\n# ", "\n## ", StringComparison.Ordinal).TrimStart('#').Insert(0, "##")); md.AppendLine(); }
+        if (File.Exists(optimisation)) { md.AppendLine(File.ReadAllText(optimisation).TrimStart('#').Insert(0, "##")); md.AppendLine(); }
+        return md.ToString();
+    }
+
+    private void Headline(StringBuilder md)
+    {
+        var ours = Sequential.Where(r => r.Target == "integration-api").ToList();
+        var peer = Sequential.Where(r => r.Target.StartsWith("portkey", StringComparison.Ordinal)).ToList();
+        var oChat = ours.FirstOrDefault(r => r.Mode == "chat");
+        var oStream = ours.FirstOrDefault(r => r.Mode == "stream");
+        md.AppendLine("| target (ours) | measured | met |");
+        md.AppendLine("|---|---|---|");
+        if (oChat is not null && oStream is not null)
+        {
+            var p50 = Math.Max(oChat.AddedTotal!.P50, oStream.AddedTotal!.P50);
+            var p99 = Math.Max(oChat.AddedTotal!.P99, oStream.AddedTotal!.P99);
+            md.AppendLine($"| added latency p50 < 250 µs, sequential | non-streamed {Format.Us(oChat.AddedTotal.P50)} µs, streamed end {Format.Us(oStream.AddedTotal.P50)} µs | {(p50 < 250 ? "yes" : "no")} |");
+            md.AppendLine($"| added latency p99 < 1 ms, sequential | non-streamed {Format.Us(oChat.AddedTotal.P99)} µs, streamed end {Format.Us(oStream.AddedTotal.P99)} µs | {(p99 < 1000 ? "yes" : "no")} |");
+            md.AppendLine($"| time-to-first-token overhead < 200 µs | p50 {Format.Us(oStream.AddedTtft!.P50)} µs (p99 {Format.Us(oStream.AddedTtft.P99)} µs) | {(oStream.AddedTtft.P50 < 200 ? "yes" : "no")} |");
+        }
+        var oLoop = OpenLoop.FirstOrDefault(o => o.Target == "integration-api");
+        if (oLoop is not null)
+            md.AppendLine($"| ≥ 5,000 streamed chats/s on one core with p99 added < 5 ms | {oLoop.MaxRateUnder5Ms?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s (highest sustained {oLoop.MaxSustainedRate?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s; rates tried: {string.Join(", ", settings.Rates)}) | {(oLoop.MaxRateUnder5Ms >= 5000 ? "yes" : "no")} |");
+        if (Idle is not null)
+            md.AppendLine($"| < 20 KB per idle stream | {Idle.BytesPerIdleStream / 1024:0.0} KB ({Idle.Streams} streams) | {(Idle.BytesPerIdleStream < 20 * 1024 ? "yes" : "no")} |");
+        foreach (var mode in new[] { "chat", "stream" })
+        {
+            var o = ours.FirstOrDefault(r => r.Mode == mode);
+            var p = peer.FirstOrDefault(r => r.Mode == mode);
+            if (o is null || p is null) continue;
+            var ratio = p.AddedTotal!.P50 / Math.Max(1, o.AddedTotal!.P50);
+            md.AppendLine($"| ≥ 5× lower added latency than the peer ({(mode == "chat" ? "non-streamed" : "streamed, end of stream")}, p50) | {p.Target} {Format.Us(p.AddedTotal.P50)} µs vs ours {Format.Us(o.AddedTotal.P50)} µs: **{ratio:0.0}×** (p99 {p.AddedTotal.P99 / Math.Max(1, o.AddedTotal.P99):0.0}×) | {(ratio >= 5 ? "yes" : "no")} |");
+            if (mode == "stream")
+                md.AppendLine($"| ≥ 5× lower time-to-first-token overhead than the peer (p50) | {p.Target} {Format.Us(p.AddedTtft!.P50)} µs vs ours {Format.Us(o.AddedTtft!.P50)} µs: **{p.AddedTtft.P50 / Math.Max(1, o.AddedTtft.P50):0.0}×** | {(p.AddedTtft.P50 / Math.Max(1, o.AddedTtft.P50) >= 5 ? "yes" : "no")} |");
+        }
+        var pLoop = OpenLoop.FirstOrDefault(o => o.Target.StartsWith("portkey", StringComparison.Ordinal));
+        if (oLoop is not null && pLoop is not null)
+            md.AppendLine($"| throughput vs the peer (highest sustained rate, one core each) | ours {oLoop.MaxSustainedRate?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s vs {pLoop.Target} {pLoop.MaxSustainedRate?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s | |");
+    }
+
+    private List<string> Plot(string dir, string prefix)
+    {
+        var files = new List<string>();
+        try
+        {
+            foreach (var (mode, title) in new[] { ("chat", "non-streamed chat: end-to-end latency"), ("stream", "streamed chat: time to first token") })
+            {
+                var plot = new Plot();
+                foreach (var r in Sequential.Where(r => r.Mode == mode))
+                {
+                    var samples = mode == "stream" ? r.TtftSamples : r.TotalSamples;
+                    if (samples.Length == 0) continue;
+                    var ys = Enumerable.Range(0, 99).Select(i => Dist.Pct(samples, (i + 1) / 100.0) / 1000.0).ToArray();
+                    var xs = Enumerable.Range(1, 99).Select(i => (double)i).ToArray();
+                    var line = plot.Add.Scatter(xs, ys);
+                    line.LegendText = r.Target;
+                    line.MarkerSize = 0;
+                    line.LineWidth = 2;
+                }
+                plot.Title($"(a) sequential {title}");
+                plot.XLabel("percentile");
+                plot.YLabel("latency (ms)");
+                plot.ShowLegend(Alignment.UpperLeft);
+                var name = $"{prefix}latency-{mode}.png";
+                plot.SavePng(Path.Combine(dir, name), 900, 500);
+                files.Add(name);
+            }
+            foreach (var (metric, title) in new[] { ("p99", "end-of-stream p99 (ms)"), ("achieved", "achieved chats/s") })
+            {
+                var plot = new Plot();
+                foreach (var o in OpenLoop)
+                {
+                    var xs = o.Steps.Select(s => (double)s.Rate).ToArray();
+                    var ys = o.Steps.Select(s => metric == "p99" ? s.Total.P99 / 1000.0 : s.Achieved).ToArray();
+                    if (xs.Length == 0) continue;
+                    var line = plot.Add.Scatter(xs, ys);
+                    line.LegendText = o.Target;
+                    line.LineWidth = 2;
+                    line.MarkerSize = 6;
+                }
+                plot.Title($"(b) open loop: {title} vs offered rate");
+                plot.XLabel("offered streamed chats per second");
+                plot.YLabel(title);
+                plot.ShowLegend(Alignment.UpperLeft);
+                var name = $"{prefix}throughput-{metric}.png";
+                plot.SavePng(Path.Combine(dir, name), 900, 500);
+                files.Add(name);
+            }
+        }
+        catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException)
+        {
+            Console.Error.WriteLine($"plots skipped: {ex.Message}");
+        }
+        return files;
+    }
+}

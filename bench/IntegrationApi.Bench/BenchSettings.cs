@@ -1,0 +1,47 @@
+namespace IntegrationApi.Bench;
+
+/// <summary>Where things are and how big the run is; <c>--quick</c> shrinks every regime to fit in a few minutes.</summary>
+internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int GatewayCpu, int LoadCpu, bool SequentialOnly, bool Floor)
+{
+    public static BenchSettings Parse(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        string? Value(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        return new BenchSettings(quick, Value("--portkey"),
+            int.Parse(Value("--gateway-cpu") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(Value("--load-cpu") ?? "1", System.Globalization.CultureInfo.InvariantCulture),
+            args.Contains("--sequential-only"), args.Contains("--floor"));
+    }
+
+    /// <summary>Sequential regime: interleaved rounds x requests per round, per target and mode.</summary>
+    public int Rounds => Quick ? 4 : 10;
+    public int PerRound => Quick ? 100 : 300;
+
+    /// <summary>Open-loop regime: offered rates and how long each step lasts.</summary>
+    public int[] Rates => Quick ? [500, 1000, 2000, 4000] : [500, 1000, 2000, 3000, 5000, 7500, 10000];
+    public TimeSpan StepDuration => Quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(5);
+
+    /// <summary>Pattern regime: chats per pattern and how many run at once.</summary>
+    public int PatternChats => Quick ? 600 : 3000;
+    public int PatternConcurrency => 16;
+
+    /// <summary>Streams regime: idle streams held open, active streams each running chats back to back.</summary>
+    public int IdleStreams => Quick ? 2000 : 10_000;
+    public int ActiveStreams => Quick ? 200 : 1000;
+    public TimeSpan ActiveDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(10);
+}
+
+internal static class BenchPaths
+{
+    public static string RepoRoot { get; } = Find();
+
+    private static string Find()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IntegrationApi.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    public static string Bench => Path.Combine(RepoRoot, "bench");
+    public static string Work => Directory.CreateDirectory(Path.Combine(Bench, ".work")).FullName;
+}

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using IntegrationApi.Auth;
+
+namespace IntegrationApi.Bench;
+
+/// <summary>
+/// The gateway comparison (issue 5): one zero-latency upstream, the direct path as the baseline, our gateway and
+/// the peers each in a process pinned to the gateway core, the load generator and upstream on the other core.
+/// Regimes run in an order that keeps one gateway's overload from leaking into another's numbers.
+/// </summary>
+internal static class GatewayBench
+{
+    private const string ApiKey = "bench-api-key";
+
+    public static async Task<int> RunAsync(BenchSettings settings)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var report = new BenchReport(settings);
+        await using var upstream = await BenchUpstream.StartAsync(chunks: int.TryParse(Environment.GetEnvironmentVariable("BENCH_CHUNKS"), out var c) ? c : 8);
+        Console.WriteLine($"upstream (zero-latency OpenAI, {upstream.ContentChunks} content chunks) at {upstream.BaseUrl}");
+
+        await using var ours = await StartOursAsync(settings, upstream.BaseUrl);
+        var peers = new List<(GatewayProcess Process, HttpChatTarget Target)>();
+        if (await StartPortkeyAsync(settings, upstream.BaseUrl, report) is { } portkey) peers.Add(portkey);
+        report.Peers.Add(new PeerStatus("LiteLLM", false,
+            "not run: it is a Python package and this machine's Python index (PyPI) is unreachable (pip: \"No matching distribution found for litellm\"); there is no npm or Debian package"));
+        report.Peers.Add(new PeerStatus("Bifrost", false,
+            "not run: npm @maximhq/bifrost 1.6.3 is only a launcher that downloads the Go binary from getbifrost.ai at first start (ENOTFOUND here, no internet); building it needs Go >= 1.24 and its modules from proxy.golang.org, and Debian 12 has Go 1.19"));
+
+        using var direct = new HttpChatTarget("upstream (direct)", upstream.BaseUrl + "/chat/completions", ("authorization", "Bearer " + BenchUpstream.Key));
+        await using var oursTarget = new GrpcChatTarget("integration-api", ours.Address, ApiKey);
+        using var oursSequential = new GrpcSequentialTarget("integration-api", oursTarget);
+
+        if (settings.Floor) { await Floor.RunAsync(ours.Address, ApiKey); return 0; }
+        var sequentialTargets = new List<IChatTarget> { direct, oursSequential };
+        sequentialTargets.AddRange(peers.Select(p => (IChatTarget)p.Target));
+        await Regimes.WarmUpAsync(sequentialTargets, settings.Quick ? 200 : 500);
+
+        Console.WriteLine("(a) sequential, interleaved rounds");
+        report.Sequential = await Regimes.SequentialAsync(sequentialTargets, settings.Rounds, settings.PerRound);
+        report.PrintSequential();
+        if (settings.SequentialOnly) return 0; // for profiling sessions: bench/run.sh is not this
+
+        var gateways = new List<(GatewayProcess Process, IChatTarget Target)> { (ours.Process, oursTarget) };
+        gateways.AddRange(peers.Select(p => (p.Process, (IChatTarget)p.Target)));
+
+        Console.WriteLine("(d) active streams against a paced upstream");
+        upstream.TimeToFirstToken = TimeSpan.FromMilliseconds(300);
+        upstream.ChunkGap = TimeSpan.FromMilliseconds(100);
+        report.PacedBaseline = await Regimes.PacedBaselineAsync(direct, settings.Quick ? 20 : 50);
+        foreach (var (process, target) in gateways)
+            report.Active.Add(await Regimes.ActiveStreamsAsync(process, target, ours, settings.ActiveStreams, settings.ActiveDuration, report.PacedBaseline));
+        upstream.TimeToFirstToken = upstream.ChunkGap = TimeSpan.Zero;
+
+        Console.WriteLine("(b) open-loop constant arrival rate, streamed chats");
+        report.OpenLoop.Add(await Regimes.OpenLoopAsync(null, direct, settings));
+        foreach (var (process, target) in gateways)
+            report.OpenLoop.Add(await Regimes.OpenLoopAsync(process, target, settings, report.OpenLoop[0]));
+        foreach (var (process, _) in peers) { report.RecordProcess(process); await process.DisposeAsync(); }
+
+        Console.WriteLine("(c) one persistent stream vs unary vs a stream per chat vs a connection per chat");
+        report.Patterns = await Regimes.PatternsAsync(ours, ApiKey, settings);
+
+        Console.WriteLine("(d) idle streams held open");
+        report.Idle = await Regimes.IdleStreamsAsync(ours, oursTarget, ApiKey, settings.IdleStreams);
+        report.RecordProcess(ours.Process);
+
+        report.Elapsed = Stopwatch.GetElapsedTime(started);
+        await report.WriteAsync();
+        return 0;
+    }
+
+    /// <summary>Our service, built in Release, as its own process with the production defaults but for the bench's upstream and key.</summary>
+    private static async Task<OursGateway> StartOursAsync(BenchSettings settings, string upstream)
+    {
+        var dll = Path.Combine(BenchPaths.RepoRoot, "src", "IntegrationApi", "bin", "Release", "net10.0", "IntegrationApi.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException("build the service in Release first (bench/run.sh does)", dll);
+        var (grpcPort, httpPort) = (FreePort(), FreePort());
+        var audit = Path.Combine(BenchPaths.Work, "audit.db");
+        foreach (var f in Directory.GetFiles(BenchPaths.Work, "audit.db*")) File.Delete(f);
+        string[] args =
+        [
+            dll,
+            $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpcPort}",
+            $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{httpPort}",
+            $"--Providers:OpenAI:BaseUrl={upstream}",
+            $"--Auth:ApiKeys:0:Sha256={CallerAuthenticator.HashKey(ApiKey)}",
+            "--Auth:ApiKeys:0:OrganizationId=1",
+            "--Auth:ApiKeys:0:ProjectId=1",
+            "--Engine:RequestsPerSecondPerStream=0",          // measure the gateway, not its abuse limits
+            "--Engine:MaxConcurrentRequestsPerPrincipal=1000000",
+            "--Engine:MaxConcurrentRequestsPerStream=4096",
+            "--Engine:MaxQueuedRequestsPerStream=100000",
+            $"--Audit:SqlitePath={audit}",                   // audit records are written, as in production
+            "--Logging:LogLevel:Default=Warning",              // the per-request Information line off, as a busy deployment would run
+        ];
+        // BENCH_OURS_ARGS / BENCH_OURS_ENV (k=v;k=v): extra settings for trying a change without a rebuild.
+        var extraArgs = (Environment.GetEnvironmentVariable("BENCH_OURS_ARGS") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var environment = new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" };
+        foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_OURS_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+            environment[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..];
+        var process = GatewayProcess.Start("integration-api", settings.GatewayCpu, "dotnet", [.. args, .. extraArgs], Path.GetDirectoryName(dll), // its appsettings.json
+            environment: environment);
+        using var http = new HttpClient();
+        await process.WaitReadyAsync(async () => (await http.GetAsync($"http://127.0.0.1:{httpPort}/healthz")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
+        return new OursGateway(process, $"http://127.0.0.1:{grpcPort}");
+    }
+
+    private static async Task<(GatewayProcess, HttpChatTarget)?> StartPortkeyAsync(BenchSettings settings, string upstream, BenchReport report)
+    {
+        var dir = settings.PortkeyDir;
+        var server = dir is null ? null : Path.Combine(dir, "node_modules", "@portkey-ai", "gateway", "build", "start-server.js");
+        if (server is null || !File.Exists(server))
+        {
+            report.Peers.Add(new PeerStatus("Portkey", false, "not run: @portkey-ai/gateway is not installed (bench/run.sh installs it with npm)"));
+            return null;
+        }
+        var version = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir!, "node_modules", "@portkey-ai", "gateway", "package.json")))
+            .RootElement.GetProperty("version").GetString();
+        var shim = Path.Combine(BenchPaths.Bench, "peers", "node-fetch-mutable-headers.mjs");
+        var port = FreePort();
+        var process = GatewayProcess.Start("portkey", settings.GatewayCpu, "node", ["--import", shim, server, "--headless", $"--port={port}"], dir,
+            new Dictionary<string, string> { ["NODE_ENV"] = "production" });
+        using var http = new HttpClient();
+        await process.WaitReadyAsync(async () => (await http.GetAsync($"http://127.0.0.1:{port}/")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
+        var nodeVersion = (await RunAsync("node", "--version")).Trim();
+        report.Peers.Add(new PeerStatus("Portkey", true,
+            $"@portkey-ai/gateway {version} on Node {nodeVersion}, `--headless`, provider openai with x-portkey-custom-host; started with `--import bench/peers/node-fetch-mutable-headers.mjs` (see RESULTS.md)"));
+        return (process, new HttpChatTarget($"portkey {version}", $"http://127.0.0.1:{port}/v1/chat/completions",
+            ("x-portkey-provider", "openai"), ("x-portkey-custom-host", upstream), ("authorization", "Bearer " + BenchUpstream.Key)));
+    }
+
+    private static async Task<string> RunAsync(string program, string args)
+    {
+        using var p = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardOutput = true })!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return output;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Our service's process and its gRPC address.</summary>
+internal sealed class OursGateway(GatewayProcess process, string address) : IAsyncDisposable
+{
+    public GatewayProcess Process { get; } = process;
+    public string Address { get; } = address;
+    public ValueTask DisposeAsync() => Process.DisposeAsync();
+}

@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Net.Client;
+using IntegrationApi.Contracts;
+
+namespace IntegrationApi.Bench;
+
+internal sealed record SequentialRow(string Target, string Mode, Dist Total, Dist? Ttft, int Failures)
+{
+    public Dist? AddedTotal { get; set; }
+    public Dist? AddedTtft { get; set; }
+    [System.Text.Json.Serialization.JsonIgnore] public double[] TotalSamples { get; init; } = [];
+    [System.Text.Json.Serialization.JsonIgnore] public double[] TtftSamples { get; init; } = [];
+}
+
+internal sealed record RateStep(int Rate, int Sent, int Ok, double Achieved, Dist Ttft, Dist Total, double GatewayCpu)
+{
+    public double SuccessRatio => Sent == 0 ? 0 : (double)Ok / Sent;
+    public double? AddedP99Us { get; set; }
+    public bool Sustained => SuccessRatio >= 0.99 && Achieved >= 0.9 * Rate;
+}
+
+internal sealed record OpenLoopResult(string Target, List<RateStep> Steps)
+{
+    /// <summary>The highest offered rate that was sustained with p99 added latency under 5 ms.</summary>
+    public int? MaxRateUnder5Ms => Steps.Where(s => s.Sustained && s.AddedP99Us is < 5000).Select(s => (int?)s.Rate).Max();
+    public int? MaxSustainedRate => Steps.Where(s => s.Sustained).Select(s => (int?)s.Rate).Max();
+}
+
+internal sealed record ActiveResult(string Target, int Streams, int Chats, int Failures, Dist Ttft, Dist TtftOverhead, Dist Total,
+    double GatewayCpu, long RssBeforeKb, long RssDuringKb)
+{
+    public double KbPerActiveStream => Streams == 0 ? 0 : (RssDuringKb - RssBeforeKb) / (double)Streams;
+}
+
+internal sealed record PatternRow(string Pattern, int Chats, int Concurrency, double Seconds, double ChatsPerSecond, Dist Total,
+    double GatewayCpuUsPerChat, int Failures);
+
+internal sealed record IdleResult(int Streams, long RssBeforeKb, long RssAfterKb, Dist TtftBefore, Dist TtftWithIdle, double OpenSeconds, int Failures)
+{
+    public double BytesPerIdleStream => Streams == 0 ? 0 : (RssAfterKb - RssBeforeKb) * 1024.0 / Streams;
+}
+
+/// <summary>The four regimes of issue 5. Latency is always measured from when a chat was due, so a late start counts.</summary>
+internal static class Regimes
+{
+    public static async Task WarmUpAsync(IEnumerable<IChatTarget> targets, int n)
+    {
+        foreach (var target in targets)
+            for (var i = 0; i < n; i++)
+            {
+                await target.ChatAsync(false, Stopwatch.GetTimestamp());
+                await target.ChatAsync(true, Stopwatch.GetTimestamp());
+            }
+    }
+
+    /// <summary>(a) One chat in flight; rounds interleave targets and modes so drift hits all alike.</summary>
+    public static async Task<List<SequentialRow>> SequentialAsync(IReadOnlyList<IChatTarget> targets, int rounds, int perRound)
+    {
+        var samples = targets.SelectMany(t => new[] { (t, false), (t, true) }).ToDictionary(k => k, _ => new List<Sample>());
+        for (var round = 0; round < rounds; round++)
+            foreach (var key in samples.Keys)
+                for (var i = 0; i < perRound; i++)
+                    samples[key].Add(await key.Item1.ChatAsync(key.Item2, Stopwatch.GetTimestamp()));
+
+        var rows = new List<SequentialRow>();
+        foreach (var ((target, stream), list) in samples)
+        {
+            var ok = list.Where(s => s.Ok).ToArray();
+            rows.Add(new SequentialRow(target.Name, stream ? "stream" : "chat", Dist.Of(ok.Select(s => s.TotalUs)),
+                stream ? Dist.Of(ok.Select(s => s.TtftUs)) : null, list.Count - ok.Length)
+            {
+                TotalSamples = ok.Select(s => s.TotalUs).Order().ToArray(),
+                TtftSamples = stream ? ok.Select(s => s.TtftUs).Order().ToArray() : [],
+            });
+        }
+        foreach (var row in rows)
+        {
+            var baseline = rows.First(r => r.Mode == row.Mode);
+            row.AddedTotal = row.Total.Minus(baseline.Total);
+            if (row.Ttft is not null) row.AddedTtft = row.Ttft.Minus(baseline.Ttft!);
+        }
+        return rows;
+    }
+
+    public static async Task<(Dist Ttft, Dist Total)> PacedBaselineAsync(IChatTarget direct, int n)
+    {
+        var samples = new List<Sample>();
+        for (var i = 0; i < n; i++) samples.Add(await direct.ChatAsync(true, Stopwatch.GetTimestamp()));
+        return (Dist.Of(samples.Where(s => s.Ok).Select(s => s.TtftUs)), Dist.Of(samples.Where(s => s.Ok).Select(s => s.TotalUs)));
+    }
+
+    /// <summary>(d) <paramref name="streams"/> chats always in flight against the paced upstream, each stream (or connection) running chats back to back.</summary>
+    public static async Task<ActiveResult> ActiveStreamsAsync(GatewayProcess process, IChatTarget target, OursGateway ours, int streams, TimeSpan duration,
+        (Dist Ttft, Dist Total) baseline)
+    {
+        var rssBefore = process.RssKb();
+        var perStream = new List<IChatTarget>();
+        for (var i = 0; i < streams; i++)
+            perStream.Add(target is GrpcChatTarget grpc ? new GrpcSequentialTarget(target.Name, grpc) : target);
+        var samples = new List<Sample>[streams];
+        var warm = new CountdownEvent(streams);
+        var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        double cpuStart = 0;
+        long rssDuring = 0;
+        var measuring = new TaskCompletionSource();
+        async Task Worker(int index)
+        {
+            var mine = samples[index] = [];
+            var first = true;
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                var sample = await perStream[index].ChatAsync(true, Stopwatch.GetTimestamp());
+                if (first) { first = false; if (warm.Signal()) measuring.TrySetResult(); continue; } // the first chat opens the stream
+                if (measuring.Task.IsCompleted) mine.Add(sample);
+            }
+        }
+        var workers = Enumerable.Range(0, streams).Select(Worker).ToArray();
+        await measuring.Task;
+        cpuStart = process.CpuSeconds();
+        var wallStart = Stopwatch.GetTimestamp();
+        var sampler = Task.Run(async () =>
+        {
+            while (Stopwatch.GetTimestamp() < deadline) { rssDuring = Math.Max(rssDuring, process.RssKb()); await Task.Delay(200); }
+        });
+        await Task.WhenAll(workers);
+        var cpu = (process.CpuSeconds() - cpuStart) / Stopwatch.GetElapsedTime(wallStart).TotalSeconds;
+        await sampler;
+        foreach (var t in perStream.OfType<GrpcSequentialTarget>()) t.Dispose();
+        var all = samples.SelectMany(s => s).ToArray();
+        var ok = all.Where(s => s.Ok).ToArray();
+        var ttft = Dist.Of(ok.Select(s => s.TtftUs));
+        Console.WriteLine($"  {target.Name}: {streams} active, {ok.Length} chats, ttft p50 {Format.Us(ttft.P50)} us p99 {Format.Us(ttft.P99)} us, cpu {cpu:P0}");
+        return new ActiveResult(target.Name, streams, all.Length, all.Length - ok.Length, ttft, ttft.Minus(baseline.Ttft),
+            Dist.Of(ok.Select(s => s.TotalUs)), cpu, rssBefore, rssDuring);
+    }
+
+    /// <summary>(b) Constant arrival rate, stepping up until the gateway stops keeping up.</summary>
+    public static async Task<OpenLoopResult> OpenLoopAsync(GatewayProcess? process, IChatTarget target, BenchSettings settings, OpenLoopResult? direct = null)
+    {
+        var result = new OpenLoopResult(target.Name, []);
+        foreach (var rate in settings.Rates)
+        {
+            var n = (int)(rate * settings.StepDuration.TotalSeconds);
+            var tasks = new Task<Sample>[n];
+            var period = Stopwatch.Frequency / (double)rate;
+            var cpuStart = process?.CpuSeconds() ?? 0;
+            var start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 100;
+            var next = 0;
+            while (next < n)
+            {
+                var now = Stopwatch.GetTimestamp();
+                for (; next < n; next++)
+                {
+                    var due = start + (long)(next * period);
+                    if (due > now) break;
+                    tasks[next] = target.ChatAsync(true, due);
+                }
+                if (next < n) await Task.Delay(1);
+            }
+            var window = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            var cpu = process is null ? 0 : (process.CpuSeconds() - cpuStart) / window;
+            await Task.WhenAny(Task.WhenAll(tasks), Task.Delay(TimeSpan.FromSeconds(5)));
+            var samples = tasks.Select(t => t.IsCompletedSuccessfully ? t.Result : new Sample(false, 0, 0)).ToArray();
+            var ok = samples.Where(s => s.Ok).ToArray();
+            var step = new RateStep(rate, n, ok.Length, ok.Length / window, Dist.Of(ok.Select(s => s.TtftUs)), Dist.Of(ok.Select(s => s.TotalUs)), cpu);
+            var baseline = direct?.Steps.FirstOrDefault(s => s.Rate == rate);
+            step.AddedP99Us = baseline is { Sustained: true } ? step.Total.P99 - baseline.Total.P99 : direct is null ? 0 : null;
+            result.Steps.Add(step);
+            Console.WriteLine($"  {target.Name} @ {rate}/s: ok {step.SuccessRatio:P1}, achieved {step.Achieved:0}/s, ttft p99 {Format.Us(step.Ttft.P99)} us, end p99 {Format.Us(step.Total.P99)} us, added p99 {(step.AddedP99Us is { } a ? Format.Us(a) : "-")} us, gateway cpu {cpu:P0}");
+            if (!step.Sustained || step.Total.P99 > 1_000_000) break;
+        }
+        return result;
+    }
+
+    /// <summary>(c) The same chats over four connection patterns, <see cref="BenchSettings.PatternConcurrency"/> at a time.</summary>
+    public static async Task<List<PatternRow>> PatternsAsync(OursGateway ours, string apiKey, BenchSettings settings)
+    {
+        var headers = new Metadata { { "x-api-key", apiKey } };
+        using var channel = GrpcChatTarget.CreateChannel(ours.Address);
+        var stub = new LlmService.LlmServiceClient(channel);
+        await using var multiplexed = new GrpcChatTarget("multiplexed", ours.Address, apiKey, maxStreams: 1, maxInFlightPerStream: 1024);
+        var request = BenchRequests.Grpc();
+
+        async Task<bool> OneStream(LlmService.LlmServiceClient client)
+        {
+            using var call = client.StreamChat(headers);
+            await call.RequestStream.WriteAsync(request);
+            await call.RequestStream.CompleteAsync();
+            var ok = false;
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                if (call.ResponseStream.Current.FinishReason.Length > 0 || !call.ResponseStream.Current.Success) ok = call.ResponseStream.Current.Success;
+            return ok;
+        }
+
+        var patterns = new (string Name, Func<Task<bool>> Chat)[]
+        {
+            ("one persistent StreamChat, chats multiplexed (tagged)", async () => (await multiplexed.ChatAsync(true, Stopwatch.GetTimestamp())).Ok),
+            ("unary Chat per chat (one channel)", async () => (await stub.ChatAsync(request, headers)).Success),
+            ("new StreamChat per chat (one channel)", () => OneStream(stub)),
+            ("new connection + StreamChat per chat", async () =>
+            {
+                using var fresh = GrpcChatTarget.CreateChannel(ours.Address);
+                return await OneStream(new LlmService.LlmServiceClient(fresh));
+            }),
+        };
+        var rows = new List<PatternRow>();
+        foreach (var (name, chat) in patterns)
+        {
+            for (var i = 0; i < 200; i++) await chat(); // warm-up
+            var latencies = new List<double>[settings.PatternConcurrency];
+            var failures = 0;
+            var remaining = settings.PatternChats;
+            var cpuStart = ours.Process.CpuSeconds();
+            var start = Stopwatch.GetTimestamp();
+            await Task.WhenAll(Enumerable.Range(0, settings.PatternConcurrency).Select(async w =>
+            {
+                var mine = latencies[w] = [];
+                while (Interlocked.Decrement(ref remaining) >= 0)
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    if (await chat()) mine.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+                    else Interlocked.Increment(ref failures);
+                }
+            }));
+            var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            var cpuUs = (ours.Process.CpuSeconds() - cpuStart) * 1e6 / settings.PatternChats;
+            var row = new PatternRow(name, settings.PatternChats, settings.PatternConcurrency, seconds, settings.PatternChats / seconds,
+                Dist.Of(latencies.SelectMany(l => l)), cpuUs, failures);
+            rows.Add(row);
+            Console.WriteLine($"  {name}: {row.ChatsPerSecond:0} chats/s, p50 {Format.Us(row.Total.P50)} us, p99 {Format.Us(row.Total.P99)} us, gateway cpu {cpuUs:0} us/chat");
+        }
+        return rows;
+    }
+
+    /// <summary>(d) Idle streams: open many, each used for one chat, then left open; memory per stream and the TTFT of another stream meanwhile.</summary>
+    public static async Task<IdleResult> IdleStreamsAsync(OursGateway ours, GrpcChatTarget owner, string apiKey, int count)
+    {
+        async Task<Dist> TtftAsync()
+        {
+            using var probe = new GrpcSequentialTarget("probe", owner);
+            var samples = new List<double>();
+            for (var i = 0; i < 400; i++)
+            {
+                var s = await probe.ChatAsync(true, Stopwatch.GetTimestamp());
+                if (s.Ok && i >= 100) samples.Add(s.TtftUs);
+            }
+            return Dist.Of(samples);
+        }
+
+        GC.Collect();
+        var before = await TtftAsync();
+        var rssBefore = ours.Process.RssKb();
+        var headers = new Metadata { { "x-api-key", apiKey } };
+        using var channel = GrpcChatTarget.CreateChannel(ours.Address);
+        var stub = new LlmService.LlmServiceClient(channel);
+        var request = BenchRequests.Grpc();
+        var calls = new AsyncDuplexStreamingCall<ChatRequest, ChatResponse>[count];
+        var failures = 0;
+        var next = -1;
+        var start = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                var call = calls[i] = stub.StreamChat(headers);
+                await call.RequestStream.WriteAsync(request);
+                var ok = false;
+                while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                    if (call.ResponseStream.Current.FinishReason.Length > 0 || !call.ResponseStream.Current.Success) { ok = call.ResponseStream.Current.Success; break; }
+                if (!ok) Interlocked.Increment(ref failures);
+            }
+        }));
+        var openSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        await Task.Delay(2000); // let the gateway's allocations settle (gen0 collections) before reading its memory
+        var rssAfter = ours.Process.RssKb();
+        var with = await TtftAsync();
+        var result = new IdleResult(count, rssBefore, rssAfter, before, with, openSeconds, failures);
+        Console.WriteLine($"  {count} idle streams: RSS {rssBefore / 1024.0:0} -> {rssAfter / 1024.0:0} MB, {result.BytesPerIdleStream / 1024:0.0} KB per stream; " +
+            $"ttft p50 {Format.Us(before.P50)} -> {Format.Us(with.P50)} us, p99 {Format.Us(before.P99)} -> {Format.Us(with.P99)} us");
+        foreach (var call in calls)
+        {
+            if (call is null) continue;
+            try { await call.RequestStream.CompleteAsync(); } catch (Exception) { }
+            call.Dispose();
+        }
+        return result;
+    }
+}

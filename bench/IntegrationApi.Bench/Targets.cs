@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.ServerSentEvents;
+using System.Text;
+using Grpc.Core;
+using Grpc.Net.Client;
+using IntegrationApi.Client;
+using IntegrationApi.Contracts;
+
+namespace IntegrationApi.Bench;
+
+/// <summary>One chat's timings, in microseconds from the moment it was due (its scheduled start).</summary>
+internal readonly record struct Sample(bool Ok, double TtftUs, double TotalUs);
+
+/// <summary>Something the load generator can ask for a chat: the upstream directly, a gateway's HTTP API, or ours over gRPC.</summary>
+internal interface IChatTarget
+{
+    string Name { get; }
+    Task<Sample> ChatAsync(bool stream, long due);
+}
+
+/// <summary>OpenAI-style HTTP/SSE: the upstream itself (the baseline) or an HTTP gateway in front of it.</summary>
+internal sealed class HttpChatTarget : IChatTarget, IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly Uri _url;
+    private readonly (string, string)[] _headers;
+    private readonly byte[] _streamBody = Encoding.UTF8.GetBytes(BenchRequests.OpenAIBody(true));
+    private readonly byte[] _unaryBody = Encoding.UTF8.GetBytes(BenchRequests.OpenAIBody(false));
+
+    public string Name { get; }
+
+    public HttpChatTarget(string name, string url, params (string, string)[] headers)
+    {
+        Name = name;
+        _url = new Uri(url);
+        _headers = headers;
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 4096,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            AutomaticDecompression = DecompressionMethods.None,
+            UseProxy = false,
+        })
+        { Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public async Task<Sample> ChatAsync(bool stream, long due)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, _url) { Content = new ByteArrayContent(stream ? _streamBody : _unaryBody) };
+        request.Content.Headers.ContentType = new("application/json");
+        foreach (var (name, value) in _headers) request.Headers.TryAddWithoutValidation(name, value);
+        try
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            if (!response.IsSuccessStatusCode) { await response.Content.ReadAsByteArrayAsync(); return new(false, 0, Elapsed(due)); }
+            await using var body = await response.Content.ReadAsStreamAsync();
+            if (!stream)
+            {
+                await body.CopyToAsync(Stream.Null);
+                var total = Elapsed(due);
+                return new(true, total, total);
+            }
+            double ttft = 0;
+            var done = false;
+            await foreach (var item in SseParser.Create(body).EnumerateAsync())
+            {
+                if (ttft == 0 && item.Data.Contains("\"content\":\"", StringComparison.Ordinal) && !item.Data.Contains("\"content\":\"\"", StringComparison.Ordinal))
+                    ttft = Elapsed(due);
+                if (item.Data == "[DONE]") done = true;
+            }
+            return new(done && ttft > 0, ttft, Elapsed(due));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
+        {
+            return new(false, 0, Elapsed(due));
+        }
+    }
+
+    public static double Elapsed(long since) => Stopwatch.GetElapsedTime(since).TotalMicroseconds;
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>
+/// Our gateway over gRPC. Streamed chats go over persistent <c>StreamChat</c> calls through
+/// <see cref="IntegrationClient"/> (tagged, multiplexed); non-streamed ones are unary <c>Chat</c>.
+/// </summary>
+internal sealed class GrpcChatTarget : IChatTarget, IAsyncDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly IntegrationClient _client;
+    private readonly LlmService.LlmServiceClient _stub;
+    private readonly Metadata _headers;
+    private readonly ChatRequest _request = BenchRequests.Grpc();
+
+    public string Name { get; }
+
+    public GrpcChatTarget(string name, string address, string apiKey, int maxStreams = 4, int maxInFlightPerStream = 256)
+    {
+        Name = name;
+        _headers = new Metadata { { "x-api-key", apiKey } };
+        _channel = CreateChannel(address);
+        _stub = new LlmService.LlmServiceClient(_channel);
+        var headers = _headers;
+        _client = new IntegrationClient(_channel, new IntegrationClientOptions
+        {
+            Headers = () => headers, MaxStreams = maxStreams, MaxInFlightPerStream = maxInFlightPerStream, ResendBeforeFirstDelta = false,
+        });
+    }
+
+    public static GrpcChannel CreateChannel(string address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10) },
+        MaxReceiveMessageSize = 16 << 20,
+    });
+
+    public LlmService.LlmServiceClient Stub => _stub;
+    public Metadata Headers => _headers;
+
+    public async Task<Sample> ChatAsync(bool stream, long due)
+    {
+        try
+        {
+            if (!stream)
+            {
+                var answer = await _stub.ChatAsync(_request, _headers);
+                var total = HttpChatTarget.Elapsed(due);
+                return new(answer.Success, total, total);
+            }
+            double ttft = 0;
+            var ok = false;
+            await foreach (var response in _client.StreamAsync(_request))
+            {
+                if (response.FinishReason.Length > 0 || !response.Success) { ok = response.Success; break; }
+                if (ttft == 0) ttft = HttpChatTarget.Elapsed(due);
+            }
+            return new(ok && ttft > 0, ttft, HttpChatTarget.Elapsed(due));
+        }
+        catch (Exception ex) when (ex is RpcException or IntegrationStreamException or IntegrationRequestException or IOException)
+        {
+            return new(false, 0, HttpChatTarget.Elapsed(due));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _client.DisposeAsync();
+        _channel.Dispose();
+    }
+}
+
+/// <summary>The sequential regime's stream target: one persistent <c>StreamChat</c>, untagged requests, one at a time.</summary>
+internal sealed class GrpcSequentialTarget(string name, GrpcChatTarget owner) : IChatTarget, IDisposable
+{
+    private readonly AsyncDuplexStreamingCall<ChatRequest, ChatResponse> _call = owner.Stub.StreamChat(owner.Headers);
+    private readonly ChatRequest _request = BenchRequests.Grpc();
+
+    public string Name { get; } = name;
+
+    public async Task<Sample> ChatAsync(bool stream, long due)
+    {
+        if (!stream) return await owner.ChatAsync(false, due);
+        await _call.RequestStream.WriteAsync(_request);
+        double ttft = 0;
+        while (await _call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            var response = _call.ResponseStream.Current;
+            if (response.FinishReason.Length > 0 || !response.Success)
+                return new(response.Success && ttft > 0, ttft, HttpChatTarget.Elapsed(due));
+            if (ttft == 0) ttft = HttpChatTarget.Elapsed(due);
+        }
+        return new(false, ttft, HttpChatTarget.Elapsed(due));
+    }
+
+    public void Dispose() => _call.Dispose();
+}
+
+internal static class Format
+{
+    public static string Us(double us) => us.ToString(us >= 100 ? "0" : "0.0", CultureInfo.InvariantCulture);
+}

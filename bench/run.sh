@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One command for every benchmark: bench/run.sh [--quick]
+#   writes bench/RESULTS.md, bench/results.json and bench/*.png (--quick: bench/quick-RESULTS.md, quick-results.json, quick-*.png)
+#   bench/run.sh client-overhead   the client library's multiplexing cost (bench/results/client-overhead.md)
+#   bench/run.sh micro             BenchmarkDotNet microbenchmarks only (bench/results/microbench.md)
+# Needs: the .NET SDK, node + npm (for the Portkey peer; skipped with a note if absent), taskset (util-linux).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-}"
+quick=""
+[[ "$mode" == "--quick" ]] && quick="--quick"
+
+dotnet build src/IntegrationApi/IntegrationApi.csproj -c Release -v q -nologo
+dotnet build bench/IntegrationApi.Bench/IntegrationApi.Bench.csproj -c Release -v q -nologo
+bench_dll=bench/IntegrationApi.Bench/bin/Release/net10.0/IntegrationApi.Bench.dll
+
+if [[ "$mode" == "client-overhead" ]]; then
+  shift; exec dotnet "$bench_dll" client-overhead "$@"
+fi
+
+cpus=$(nproc)
+gateway_cpu=0
+load_cpu=$(( cpus > 1 ? 1 : 0 ))
+
+micro() {
+  dotnet build bench/IntegrationApi.MicroBench/IntegrationApi.MicroBench.csproj -c Release -v q -nologo
+  taskset -c "$gateway_cpu" dotnet bench/IntegrationApi.MicroBench/bin/Release/net10.0/IntegrationApi.MicroBench.dll $quick
+}
+if [[ "$mode" == "micro" ]]; then micro; exit 0; fi
+
+# The peer: Portkey's gateway from npm, pinned to the version this report was made with.
+peers=bench/.peers
+portkey_args=()
+if command -v npm >/dev/null && command -v node >/dev/null; then
+  if [[ ! -f "$peers/node_modules/@portkey-ai/gateway/package.json" ]]; then
+    mkdir -p "$peers"
+    (cd "$peers" && npm install --no-audit --no-fund --loglevel=error @portkey-ai/gateway@1.15.2 >/dev/null) \
+      || echo "warning: npm could not install @portkey-ai/gateway; the peer is skipped" >&2
+  fi
+  portkey_args=(--portkey "$PWD/$peers")
+else
+  echo "warning: node/npm not found; the Portkey peer is skipped" >&2
+fi
+
+micro
+taskset -c "$load_cpu" dotnet "$bench_dll" gateways $quick "${portkey_args[@]}" --gateway-cpu "$gateway_cpu" --load-cpu "$load_cpu"
