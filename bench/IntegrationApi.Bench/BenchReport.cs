@@ -104,31 +104,37 @@ internal sealed class BenchReport(BenchSettings settings)
         md.AppendLine($"Each step offers its rate for {settings.StepDuration.TotalSeconds:0} s (arrivals on schedule whether or not earlier chats finished); a step is sustained when ≥ 99 % succeed and ≥ 90 % of the rate is achieved; stepping stops at the first step that is not.");
         md.AppendLine("*Added p99* = the gateway's end-of-stream p99 minus the direct path's at the same rate. Our chats are multiplexed over 4 persistent streams by `IntegrationClient`; the peer's are HTTP/1.1 requests on a pool of keep-alive connections.");
         md.AppendLine();
-        md.AppendLine("| target | offered /s | achieved /s | success | ttft p50 µs | ttft p99 | end p50 µs | end p99 | added p99 µs | gateway CPU |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| target | offered /s | achieved /s | success | ttft p50 µs | ttft p99 | end p50 µs | end p99 | added p99 µs | gateway CPU | load core CPU |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var o in OpenLoop)
             foreach (var s in o.Steps)
-                md.AppendLine($"| {o.Target} | {s.Rate} | {s.Achieved:0} | {s.SuccessRatio:P1} | {Format.Us(s.Ttft.P50)} | {Format.Us(s.Ttft.P99)} | {Format.Us(s.Total.P50)} | {Format.Us(s.Total.P99)} | {(s.AddedP99Us is { } a ? Format.Us(a) : "–")} | {(s.GatewayCpu == 0 ? "–" : s.GatewayCpu.ToString("P0", CultureInfo.InvariantCulture))} |");
+                md.AppendLine($"| {o.Target} | {s.Rate} | {s.Achieved:0} | {s.SuccessRatio:P1} | {Format.Us(s.Ttft.P50)} | {Format.Us(s.Ttft.P99)} | {Format.Us(s.Total.P50)} | {Format.Us(s.Total.P99)} | {(s.AddedP99Us is { } a ? Format.Us(a) : "–")} | {(s.GatewayCpu == 0 ? "–" : s.GatewayCpu.ToString("P0", CultureInfo.InvariantCulture))} | {s.LoadCpu.ToString("P0", CultureInfo.InvariantCulture)} |");
         md.AppendLine();
         foreach (var o in OpenLoop.Skip(1))
-            md.AppendLine($"- {o.Target}: highest sustained rate {o.MaxSustainedRate?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s; highest with p99 added latency under 5 ms: {o.MaxRateUnder5Ms?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s.");
+        {
+            var broke = o.Steps.FirstOrDefault(s => !s.Sustained || s.AddedP99Us is not < 5000);
+            var why = broke is null ? "every offered rate held" :
+                $"at {broke.Rate}/s the gateway used {broke.GatewayCpu:P0} of its core and the load generator + upstream {broke.LoadCpu:P0} of theirs" +
+                (broke.LoadCpu > 0.9 && broke.GatewayCpu < 0.9 ? " (the load core, not the gateway, was the limit)" : "");
+            md.AppendLine($"- {o.Target}: highest sustained rate {o.MaxSustainedRate?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s; highest with p99 added latency under 5 ms: {o.MaxRateUnder5Ms?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s; {why}.");
+        }
         md.AppendLine();
         foreach (var p in plots.Where(p => p.Contains("throughput", StringComparison.Ordinal))) md.AppendLine($"![{p}]({p})");
         md.AppendLine();
         md.AppendLine("## (c) One persistent stream vs unary vs a stream per chat vs a connection per chat (integration-api)");
         md.AppendLine();
-        md.AppendLine($"The same {settings.PatternChats} streamed chats, {settings.PatternConcurrency} at a time. Gateway CPU per chat is the gateway process's user+system time divided by chats: the efficiency claim.");
+        md.AppendLine($"The same streamed chat, {settings.PatternConcurrency} at a time (a connection per chat runs fewer: each leaves sockets in TIME_WAIT). Gateway CPU per chat is the gateway process's user+system time divided by chats: the efficiency claim.");
         md.AppendLine();
-        md.AppendLine("| pattern | chats/s | end p50 µs | end p99 | gateway CPU µs/chat | vs persistent stream | failures |");
-        md.AppendLine("|---|---|---|---|---|---|---|");
+        md.AppendLine("| pattern | chats | chats/s | end p50 µs | end p99 | gateway CPU µs/chat | vs persistent stream | failures |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|");
         var basis = Patterns.FirstOrDefault();
         foreach (var p in Patterns)
-            md.AppendLine($"| {p.Pattern} | {p.ChatsPerSecond:0} | {Format.Us(p.Total.P50)} | {Format.Us(p.Total.P99)} | {p.GatewayCpuUsPerChat:0} | {(basis is null ? "" : $"{p.GatewayCpuUsPerChat / basis.GatewayCpuUsPerChat:0.00}× CPU, {basis.ChatsPerSecond / p.ChatsPerSecond:0.00}× time")} | {p.Failures} |");
+            md.AppendLine($"| {p.Pattern} | {p.Chats} | {p.ChatsPerSecond:0} | {Format.Us(p.Total.P50)} | {Format.Us(p.Total.P99)} | {p.GatewayCpuUsPerChat:0} | {(basis is null ? "" : $"{p.GatewayCpuUsPerChat / basis.GatewayCpuUsPerChat:0.00}× CPU, {basis.ChatsPerSecond / p.ChatsPerSecond:0.00}× time")} | {p.Failures} |");
         md.AppendLine();
         md.AppendLine("## (d) Many streams: active and idle");
         md.AppendLine();
         md.AppendLine($"Active: N streams (our `StreamChat` calls; the peer's keep-alive HTTP connections), each running streamed chats back to back for {settings.ActiveDuration.TotalSeconds:0} s against an upstream that waits 300 ms before the first chunk and 100 ms between chunks.");
-        md.AppendLine($"Direct path on that upstream: ttft p50 {Format.Us(PacedBaseline.Ttft.P50)} µs, p99 {Format.Us(PacedBaseline.Ttft.P99)} µs; *ttft overhead* subtracts it.");
+        md.AppendLine($"Direct path on that upstream, one chat at a time: ttft p50 {Format.Us(PacedBaseline.Ttft.P50)} µs, p99 {Format.Us(PacedBaseline.Ttft.P99)} µs. *ttft overhead* subtracts the direct path driven with the same number of concurrent chats (first row), so the upstream's timers and the load core are equally busy.");
         md.AppendLine();
         md.AppendLine("| target | active streams | chats | failures | ttft p50 µs | ttft p99 | ttft overhead p50 / p99 µs | gateway CPU | RSS before → during MB | KB per active stream |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");

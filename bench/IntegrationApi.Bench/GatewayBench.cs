@@ -33,10 +33,15 @@ internal static class GatewayBench
         await using var oursTarget = new GrpcChatTarget("integration-api", ours.Address, ApiKey);
         using var oursSequential = new GrpcSequentialTarget("integration-api", oursTarget);
 
-        if (settings.Floor) { await Floor.RunAsync(ours.Address, ApiKey); return 0; }
+        if (settings.Floor)
+        {
+            await Floor.RunAsync(ours.Address, ApiKey);
+            await ours.Process.InterruptAsync();
+            return 0;
+        }
         var sequentialTargets = new List<IChatTarget> { direct, oursSequential };
         sequentialTargets.AddRange(peers.Select(p => (IChatTarget)p.Target));
-        await Regimes.WarmUpAsync(sequentialTargets, settings.Quick ? 200 : 500);
+        await Regimes.WarmUpAsync(sequentialTargets, settings.Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(8));
 
         Console.WriteLine("(a) sequential, interleaved rounds");
         report.Sequential = await Regimes.SequentialAsync(sequentialTargets, settings.Rounds, settings.PerRound);
@@ -50,15 +55,19 @@ internal static class GatewayBench
         upstream.TimeToFirstToken = TimeSpan.FromMilliseconds(300);
         upstream.ChunkGap = TimeSpan.FromMilliseconds(100);
         report.PacedBaseline = await Regimes.PacedBaselineAsync(direct, settings.Quick ? 20 : 50);
+        // The direct path under the same load is the baseline: the upstream's timers and the load core are as busy.
+        var directActive = await Regimes.ActiveStreamsAsync(null, direct, settings.ActiveStreams, settings.ActiveDuration, null);
+        report.Active.Add(directActive);
         foreach (var (process, target) in gateways)
-            report.Active.Add(await Regimes.ActiveStreamsAsync(process, target, ours, settings.ActiveStreams, settings.ActiveDuration, report.PacedBaseline));
+            report.Active.Add(await Regimes.ActiveStreamsAsync(process, target, settings.ActiveStreams, settings.ActiveDuration, directActive));
         upstream.TimeToFirstToken = upstream.ChunkGap = TimeSpan.Zero;
 
         Console.WriteLine("(b) open-loop constant arrival rate, streamed chats");
         report.OpenLoop.Add(await Regimes.OpenLoopAsync(null, direct, settings));
         foreach (var (process, target) in gateways)
             report.OpenLoop.Add(await Regimes.OpenLoopAsync(process, target, settings, report.OpenLoop[0]));
-        foreach (var (process, _) in peers) { report.RecordProcess(process); await process.DisposeAsync(); }
+        foreach (var (process, target) in peers) { report.RecordProcess(process); await process.DisposeAsync(); target.Dispose(); }
+        Console.WriteLine($"  open descriptors: bench {OpenFiles("self")}, integration-api {OpenFiles(ours.Process.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
 
         Console.WriteLine("(c) one persistent stream vs unary vs a stream per chat vs a connection per chat");
         report.Patterns = await Regimes.PatternsAsync(ours, ApiKey, settings);
@@ -101,7 +110,11 @@ internal static class GatewayBench
         var environment = new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" };
         foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_OURS_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
             environment[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..];
-        var process = GatewayProcess.Start("integration-api", settings.GatewayCpu, "dotnet", [.. args, .. extraArgs], Path.GetDirectoryName(dll), // its appsettings.json
+        // BENCH_OURS_PREFIX: a command to run the gateway under, e.g. "perf record -g -o /tmp/perf.data --" (with
+        // BENCH_OURS_ENV=DOTNET_PerfMapEnabled=1); the floor run stops it with SIGINT so the profiler writes its data.
+        var prefix = (Environment.GetEnvironmentVariable("BENCH_OURS_PREFIX") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string[] command = [.. prefix, "dotnet", .. args, .. extraArgs];
+        var process = GatewayProcess.Start("integration-api", settings.GatewayCpu, command[0], command[1..], Path.GetDirectoryName(dll), // its appsettings.json
             environment: environment);
         using var http = new HttpClient();
         await process.WaitReadyAsync(async () => (await http.GetAsync($"http://127.0.0.1:{httpPort}/healthz")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
@@ -138,6 +151,11 @@ internal static class GatewayBench
         var output = await p.StandardOutput.ReadToEndAsync();
         await p.WaitForExitAsync();
         return output;
+    }
+
+    private static int OpenFiles(string pid)
+    {
+        try { return Directory.GetFiles($"/proc/{pid}/fd").Length; } catch (IOException) { return -1; } catch (UnauthorizedAccessException) { return -1; }
     }
 
     private static int FreePort()

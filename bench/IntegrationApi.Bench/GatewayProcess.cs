@@ -73,6 +73,15 @@ internal sealed class GatewayProcess : IAsyncDisposable
         return 0;
     }
 
+    /// <summary>Sends SIGINT (a profiler wrapping the gateway writes its data) and waits up to 30 s for the exit.</summary>
+    public async Task InterruptAsync()
+    {
+        if (_process.HasExited) return;
+        using (var kill = Process.Start("kill", ["-INT", Pid.ToString(CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try { await _process.WaitForExitAsync(wait.Token); } catch (OperationCanceledException) { }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -38,7 +38,7 @@ internal sealed class HttpChatTarget : IChatTarget, IDisposable
         _headers = headers;
         _http = new HttpClient(new SocketsHttpHandler
         {
-            MaxConnectionsPerServer = 4096,
+            MaxConnectionsPerServer = 1100, // enough for the 1,000-stream regime; past it requests queue in the client (still timed from when they were due)
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.None,
             UseProxy = false,
