@@ -30,6 +30,7 @@ internal static class Floor
             await call.ResponseStream.MoveNext(CancellationToken.None);
             return Stopwatch.GetElapsedTime(t).TotalMicroseconds;
         }
+        await Regimes.WarmUpAsync([stream], TimeSpan.FromSeconds(8)); // tier-1 code first (see WarmUpAsync)
         async Task<double> Full() => (await stream.ChatAsync(true, Stopwatch.GetTimestamp())).TotalUs;
         async Task<double> Unary() => (await owner.ChatAsync(false, Stopwatch.GetTimestamp())).TotalUs;
 
