@@ -1,7 +1,7 @@
 namespace IntegrationApi.Bench;
 
 /// <summary>Where things are and how big the run is; <c>--quick</c> shrinks every regime to fit in a few minutes.</summary>
-internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int GatewayCpu, int LoadCpu, bool SequentialOnly, bool Floor)
+internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int GatewayCpu, int LoadCpu, bool SequentialOnly, bool Floor, string Only)
 {
     public static BenchSettings Parse(string[] args)
     {
@@ -10,8 +10,11 @@ internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int Gateway
         return new BenchSettings(quick, Value("--portkey"),
             int.Parse(Value("--gateway-cpu") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
             int.Parse(Value("--load-cpu") ?? "1", System.Globalization.CultureInfo.InvariantCulture),
-            args.Contains("--sequential-only"), args.Contains("--floor"));
+            args.Contains("--sequential-only"), args.Contains("--floor"), Value("--only") ?? "abcd");
     }
+
+    /// <summary>Whether regime <paramref name="letter"/> (a-d) runs; <c>--only bd</c> runs two, for quicker iterations.</summary>
+    public bool Runs(char letter) => Only.Contains(letter, StringComparison.Ordinal);
 
     /// <summary>Sequential regime: interleaved rounds x requests per round, per target and mode.</summary>
     public int Rounds => Quick ? 4 : 10;

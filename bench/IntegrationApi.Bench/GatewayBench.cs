@@ -44,7 +44,7 @@ internal static class GatewayBench
         await Regimes.WarmUpAsync(sequentialTargets, settings.Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(8));
 
         Console.WriteLine("(a) sequential, interleaved rounds");
-        report.Sequential = await Regimes.SequentialAsync(sequentialTargets, settings.Rounds, settings.PerRound);
+        if (settings.Runs('a')) report.Sequential = await Regimes.SequentialAsync(sequentialTargets, settings.Rounds, settings.PerRound);
         report.PrintSequential();
         if (settings.SequentialOnly) return 0; // for profiling sessions: bench/run.sh is not this
 
@@ -52,28 +52,34 @@ internal static class GatewayBench
         gateways.AddRange(peers.Select(p => (p.Process, (IChatTarget)p.Target)));
 
         Console.WriteLine("(d) active streams against a paced upstream");
-        upstream.TimeToFirstToken = TimeSpan.FromMilliseconds(300);
-        upstream.ChunkGap = TimeSpan.FromMilliseconds(100);
-        report.PacedBaseline = await Regimes.PacedBaselineAsync(direct, settings.Quick ? 20 : 50);
-        // The direct path under the same load is the baseline: the upstream's timers and the load core are as busy.
-        var directActive = await Regimes.ActiveStreamsAsync(null, direct, settings.ActiveStreams, settings.ActiveDuration, null);
-        report.Active.Add(directActive);
-        foreach (var (process, target) in gateways)
-            report.Active.Add(await Regimes.ActiveStreamsAsync(process, target, settings.ActiveStreams, settings.ActiveDuration, directActive));
-        upstream.TimeToFirstToken = upstream.ChunkGap = TimeSpan.Zero;
+        if (settings.Runs('d'))
+        {
+            upstream.TimeToFirstToken = TimeSpan.FromMilliseconds(300);
+            upstream.ChunkGap = TimeSpan.FromMilliseconds(100);
+            report.PacedBaseline = await Regimes.PacedBaselineAsync(direct, settings.Quick ? 20 : 50);
+            // The direct path under the same load is the baseline: the upstream's timers and the load core are as busy.
+            var directActive = await Regimes.ActiveStreamsAsync(null, direct, settings.ActiveStreams, settings.ActiveDuration, null);
+            report.Active.Add(directActive);
+            foreach (var (process, target) in gateways)
+                report.Active.Add(await Regimes.ActiveStreamsAsync(process, target, settings.ActiveStreams, settings.ActiveDuration, directActive));
+            upstream.TimeToFirstToken = upstream.ChunkGap = TimeSpan.Zero;
+        }
 
         Console.WriteLine("(b) open-loop constant arrival rate, streamed chats");
-        report.OpenLoop.Add(await Regimes.OpenLoopAsync(null, direct, settings));
-        foreach (var (process, target) in gateways)
-            report.OpenLoop.Add(await Regimes.OpenLoopAsync(process, target, settings, report.OpenLoop[0]));
+        if (settings.Runs('b'))
+        {
+            report.OpenLoop.Add(await Regimes.OpenLoopAsync(null, direct, settings));
+            foreach (var (process, target) in gateways)
+                report.OpenLoop.Add(await Regimes.OpenLoopAsync(process, target, settings, report.OpenLoop[0]));
+        }
         foreach (var (process, target) in peers) { report.RecordProcess(process); await process.DisposeAsync(); target.Dispose(); }
         Console.WriteLine($"  open descriptors: bench {OpenFiles("self")}, integration-api {OpenFiles(ours.Process.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
 
         Console.WriteLine("(c) one persistent stream vs unary vs a stream per chat vs a connection per chat");
-        report.Patterns = await Regimes.PatternsAsync(ours, ApiKey, settings);
+        if (settings.Runs('c')) report.Patterns = await Regimes.PatternsAsync(ours, ApiKey, settings);
 
         Console.WriteLine("(d) idle streams held open");
-        report.Idle = await Regimes.IdleStreamsAsync(ours, oursTarget, ApiKey, settings.IdleStreams);
+        if (settings.Runs('d')) report.Idle = await Regimes.IdleStreamsAsync(ours, oursTarget, ApiKey, settings.IdleStreams);
         report.RecordProcess(ours.Process);
 
         report.Elapsed = Stopwatch.GetElapsedTime(started);

@@ -13,7 +13,7 @@ internal sealed record SequentialRow(string Target, string Mode, Dist Total, Dis
     [System.Text.Json.Serialization.JsonIgnore] public double[] TtftSamples { get; init; } = [];
 }
 
-internal sealed record RateStep(int Rate, int Sent, int Ok, double Achieved, Dist Ttft, Dist Total, double GatewayCpu, double LoadCpu)
+internal sealed record RateStep(int Rate, int Sent, int Ok, double Achieved, Dist Ttft, Dist Total, double GatewayCpu, double LoadCpu, Dist StartLateness)
 {
     public double SuccessRatio => Sent == 0 ? 0 : (double)Ok / Sent;
     public double? AddedP99Us { get; set; }
@@ -42,8 +42,16 @@ internal sealed record IdleResult(int Streams, long RssBeforeKb, long RssAfterKb
 }
 
 /// <summary>The four regimes of issue 5. Latency is always measured from when a chat was due, so a late start counts.</summary>
-internal static class Regimes
+internal static partial class Regimes
 {
+    private static partial class Native
+    {
+        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "usleep")]
+        private static partial int USleep(uint microseconds);
+
+        public static void Sleep(uint microseconds) => _ = USleep(microseconds);
+    }
+
     /// <summary>
     /// Runs each target for <paramref name="duration"/> before anything is measured: a .NET gateway's hot methods reach
     /// their optimised (tier-1, PGO) code only after some seconds of steady calls, and a count of warm-up calls is not enough
@@ -150,40 +158,52 @@ internal static class Regimes
     public static async Task<OpenLoopResult> OpenLoopAsync(GatewayProcess? process, IChatTarget target, BenchSettings settings, OpenLoopResult? direct = null)
     {
         var result = new OpenLoopResult(target.Name, []);
+        await StepAsync(process, target, settings.Rates[0], TimeSpan.FromSeconds(1)); // priming, discarded: the first paced second carries one-off costs
         foreach (var rate in settings.Rates)
         {
-            var n = (int)(rate * settings.StepDuration.TotalSeconds);
-            var tasks = new Task<Sample>[n];
-            var period = Stopwatch.Frequency / (double)rate;
-            var cpuStart = process?.CpuSeconds() ?? 0;
-            var loadStart = SelfCpuSeconds();
-            var start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 100;
-            var next = 0;
-            while (next < n)
-            {
-                var now = Stopwatch.GetTimestamp();
-                for (; next < n; next++)
-                {
-                    var due = start + (long)(next * period);
-                    if (due > now) break;
-                    tasks[next] = target.ChatAsync(true, due);
-                }
-                if (next < n) await Task.Delay(1);
-            }
-            var window = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            var cpu = process is null ? 0 : (process.CpuSeconds() - cpuStart) / window;
-            var loadCpu = (SelfCpuSeconds() - loadStart) / window;
-            await Task.WhenAny(Task.WhenAll(tasks), Task.Delay(TimeSpan.FromSeconds(5)));
-            var samples = tasks.Select(t => t.IsCompletedSuccessfully ? t.Result : new Sample(false, 0, 0)).ToArray();
-            var ok = samples.Where(s => s.Ok).ToArray();
-            var step = new RateStep(rate, n, ok.Length, ok.Length / window, Dist.Of(ok.Select(s => s.TtftUs)), Dist.Of(ok.Select(s => s.TotalUs)), cpu, loadCpu);
+            var step = await StepAsync(process, target, rate, settings.StepDuration);
             var baseline = direct?.Steps.FirstOrDefault(s => s.Rate == rate);
             step.AddedP99Us = baseline is { Sustained: true } ? step.Total.P99 - baseline.Total.P99 : direct is null ? 0 : null;
             result.Steps.Add(step);
-            Console.WriteLine($"  {target.Name} @ {rate}/s: ok {step.SuccessRatio:P1}, achieved {step.Achieved:0}/s, ttft p99 {Format.Us(step.Ttft.P99)} us, end p99 {Format.Us(step.Total.P99)} us, added p99 {(step.AddedP99Us is { } a ? Format.Us(a) : "-")} us, gateway cpu {cpu:P0}, load core {loadCpu:P0}");
+            Console.WriteLine($"  {target.Name} @ {rate}/s: ok {step.SuccessRatio:P1}, achieved {step.Achieved:0}/s, ttft p99 {Format.Us(step.Ttft.P99)} us, end p99 {Format.Us(step.Total.P99)} us, added p99 {(step.AddedP99Us is { } a ? Format.Us(a) : "-")} us, gateway cpu {step.GatewayCpu:P0}, load core {step.LoadCpu:P0}, start late p99 {Format.Us(step.StartLateness.P99)} us");
             if (!step.Sustained || step.Total.P99 > 1_000_000) break;
         }
         return result;
+    }
+
+    /// <summary>Offers <paramref name="rate"/> streamed chats per second for <paramref name="duration"/>; waits up to 5 s for the last ones.</summary>
+    private static async Task<RateStep> StepAsync(GatewayProcess? process, IChatTarget target, int rate, TimeSpan duration)
+    {
+        var n = (int)(rate * duration.TotalSeconds);
+        var tasks = new Task<Sample>[n];
+        var period = Stopwatch.Frequency / (double)rate;
+        var cpuStart = process?.CpuSeconds() ?? 0;
+        var loadStart = SelfCpuSeconds();
+        var start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 100;
+        var lateness = new double[n];
+        // A dedicated thread sleeps (usleep: ~60 µs precision, not the 1-4 ms of a timer) until each chat is due and starts it.
+        var scheduled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously); // never block a pool thread on Join: with one core that starves the pool
+        var scheduler = new Thread(() =>
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var due = start + (long)(i * period);
+                var wait = (due - Stopwatch.GetTimestamp()) * 1_000_000 / Stopwatch.Frequency;
+                if (wait > 80) Native.Sleep((uint)(wait - 60));
+                lateness[i] = Math.Max(0, (Stopwatch.GetTimestamp() - due) * 1e6 / Stopwatch.Frequency);
+                tasks[i] = target.ChatAsync(true, due);
+            }
+            scheduled.SetResult();
+        }) { IsBackground = true, Name = "open-loop scheduler" };
+        scheduler.Start();
+        await scheduled.Task;
+        var window = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var cpu = process is null ? 0 : (process.CpuSeconds() - cpuStart) / window;
+        var loadCpu = (SelfCpuSeconds() - loadStart) / window;
+        await Task.WhenAny(Task.WhenAll(tasks), Task.Delay(TimeSpan.FromSeconds(5)));
+        var samples = tasks.Select(t => t.IsCompletedSuccessfully ? t.Result : new Sample(false, 0, 0)).ToArray();
+        var ok = samples.Where(s => s.Ok).ToArray();
+        return new RateStep(rate, n, ok.Length, ok.Length / window, Dist.Of(ok.Select(s => s.TtftUs)), Dist.Of(ok.Select(s => s.TotalUs)), cpu, loadCpu, Dist.Of(lateness));
     }
 
     /// <summary>CPU seconds of this process: the load generator and the upstream, which share the load core.</summary>

@@ -28,6 +28,7 @@ internal sealed class HttpChatTarget : IChatTarget, IDisposable
     private readonly (string, string)[] _headers;
     private readonly byte[] _streamBody = Encoding.UTF8.GetBytes(BenchRequests.OpenAIBody(true));
     private readonly byte[] _unaryBody = Encoding.UTF8.GetBytes(BenchRequests.OpenAIBody(false));
+    private int _failuresShown;
 
     public string Name { get; }
 
@@ -74,6 +75,7 @@ internal sealed class HttpChatTarget : IChatTarget, IDisposable
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
         {
+            if (Interlocked.Increment(ref _failuresShown) <= 3) Console.Error.WriteLine($"  {Name}: {ex.GetType().Name}: {ex.Message} {ex.InnerException?.Message}");
             return new(false, 0, Elapsed(due));
         }
     }

@@ -47,20 +47,24 @@ public sealed partial class AuditWriter : BackgroundService
         return base.StopAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// The write loop runs on a low-priority thread of its own, not the thread pool: a store call blocks (SQLite's
+    /// async API is synchronous and a commit waits for fsync), and on a one-core machine a pool thread stuck there
+    /// stalls every request queued behind it.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => BackgroundThread.Run("Audit writer", () => WriteLoop(stoppingToken));
+
+    private void WriteLoop(CancellationToken stoppingToken)
     {
         var batch = new List<AuditRecord>(_options.BatchSize);
         var reader = _buffer.Reader;
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        while (Wait(reader.WaitToReadAsync(CancellationToken.None)))
         {
+            // Let a batch gather; shutdown (the token) cuts the wait short.
             if (_options.FlushInterval > TimeSpan.Zero && reader.Count < _options.BatchSize && !stoppingToken.IsCancellationRequested)
-            {
-                // Let a batch gather; shutdown (the token) cuts the wait short.
-                try { await Task.Delay(_options.FlushInterval, stoppingToken).ConfigureAwait(false); }
-                catch (OperationCanceledException) { }
-            }
+                stoppingToken.WaitHandle.WaitOne(_options.FlushInterval);
             while (batch.Count < _options.BatchSize && reader.TryRead(out var record)) batch.Add(record);
-            if (!await WriteWithRetryAsync(batch, stoppingToken).ConfigureAwait(false))
+            if (!WriteWithRetry(batch, stoppingToken))
             {
                 _metrics.AuditDropped(batch.Count);
                 Log.LostAtShutdown(_logger, batch.Count);
@@ -69,15 +73,17 @@ public sealed partial class AuditWriter : BackgroundService
         }
     }
 
+    private static bool Wait(ValueTask<bool> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+
     /// <summary>Writes one batch, retrying with backoff; gives up only when the host stops waiting.</summary>
-    private async Task<bool> WriteWithRetryAsync(List<AuditRecord> batch, CancellationToken stoppingToken)
+    private bool WriteWithRetry(List<AuditRecord> batch, CancellationToken stoppingToken)
     {
         var delay = TimeSpan.FromMilliseconds(100);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await _store.WriteAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                _store.WriteAsync(batch, CancellationToken.None).GetAwaiter().GetResult();
                 _metrics.AuditWritten(batch.Count);
                 if (attempt > 1) Log.Recovered(_logger, attempt);
                 return true;
@@ -85,8 +91,7 @@ public sealed partial class AuditWriter : BackgroundService
             catch (Exception ex)
             {
                 Log.WriteFailed(_logger, batch.Count, attempt, ex);
-                try { await Task.Delay(delay, stoppingToken).ConfigureAwait(false); }
-                catch (OperationCanceledException) { if (attempt > 3) return false; }
+                if (stoppingToken.WaitHandle.WaitOne(delay) && attempt > 3) return false; // stopping: a few more tries, then give up
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
         }
