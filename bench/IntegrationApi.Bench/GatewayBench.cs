@@ -146,7 +146,7 @@ internal static class GatewayBench
         await process.WaitReadyAsync(async () => (await http.GetAsync($"http://127.0.0.1:{port}/")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
         var nodeVersion = (await RunAsync("node", "--version")).Trim();
         report.Peers.Add(new PeerStatus("Portkey", true,
-            $"@portkey-ai/gateway {version} on Node {nodeVersion}, `--headless`, provider openai with x-portkey-custom-host; started with `--import bench/peers/node-fetch-mutable-headers.mjs` (see RESULTS.md)"));
+            $"@portkey-ai/gateway {version} on Node {nodeVersion}, `--headless`, provider openai with x-portkey-custom-host; started with `--import bench/peers/node-fetch-mutable-headers.mjs` (why: docs/decisions.md, Benchmarks; without it every streamed chat fails with TypeError: immutable)"));
         return (process, new HttpChatTarget($"portkey {version}", $"http://127.0.0.1:{port}/v1/chat/completions",
             ("x-portkey-provider", "openai"), ("x-portkey-custom-host", upstream), ("authorization", "Bearer " + BenchUpstream.Key)));
     }
