@@ -211,6 +211,17 @@ internal sealed class BenchReport(BenchSettings settings)
             md.AppendLine($"| throughput vs the peer (highest sustained rate, one core each) | ours {oLoop.MaxSustainedRate?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s vs {pLoop.Target} {pLoop.MaxSustainedRate?.ToString(CultureInfo.InvariantCulture) ?? "none"} /s | |");
     }
 
+    /// <summary>The left axis shows 10^y: values were plotted as log10 so that µs and seconds fit one picture.</summary>
+    private static void LogScale(Plot plot)
+    {
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+            IntegerTicksOnly = true,
+            LabelFormatter = y => Math.Pow(10, y).ToString("N0", CultureInfo.InvariantCulture),
+        };
+    }
+
     private List<string> Plot(string dir, string prefix)
     {
         var files = new List<string>();
@@ -223,7 +234,7 @@ internal sealed class BenchReport(BenchSettings settings)
                 {
                     var samples = mode == "stream" ? r.TtftSamples : r.TotalSamples;
                     if (samples.Length == 0) continue;
-                    var ys = Enumerable.Range(0, 99).Select(i => Dist.Pct(samples, (i + 1) / 100.0) / 1000.0).ToArray();
+                    var ys = Enumerable.Range(0, 99).Select(i => Math.Log10(Math.Max(1, Dist.Pct(samples, (i + 1) / 100.0)))).ToArray();
                     var xs = Enumerable.Range(1, 99).Select(i => (double)i).ToArray();
                     var line = plot.Add.Scatter(xs, ys);
                     line.LegendText = r.Target;
@@ -232,19 +243,20 @@ internal sealed class BenchReport(BenchSettings settings)
                 }
                 plot.Title($"(a) sequential {title}");
                 plot.XLabel("percentile");
-                plot.YLabel("latency (ms)");
-                plot.ShowLegend(Alignment.UpperLeft);
+                plot.YLabel("latency (µs, log scale)");
+                LogScale(plot);
+                plot.ShowLegend(Alignment.LowerRight);
                 var name = $"{prefix}latency-{mode}.png";
                 plot.SavePng(Path.Combine(dir, name), 900, 500);
                 files.Add(name);
             }
-            foreach (var (metric, title) in new[] { ("p99", "end-of-stream p99 (ms)"), ("achieved", "achieved chats/s") })
+            foreach (var (metric, title) in new[] { ("p99", "end-of-stream p99 (µs, log scale)"), ("achieved", "achieved chats/s") })
             {
                 var plot = new Plot();
                 foreach (var o in OpenLoop)
                 {
                     var xs = o.Steps.Select(s => (double)s.Rate).ToArray();
-                    var ys = o.Steps.Select(s => metric == "p99" ? s.Total.P99 / 1000.0 : s.Achieved).ToArray();
+                    var ys = o.Steps.Select(s => metric == "p99" ? Math.Log10(Math.Max(1, s.Total.P99)) : s.Achieved).ToArray();
                     if (xs.Length == 0) continue;
                     var line = plot.Add.Scatter(xs, ys);
                     line.LegendText = o.Target;
@@ -254,7 +266,8 @@ internal sealed class BenchReport(BenchSettings settings)
                 plot.Title($"(b) open loop: {title} vs offered rate");
                 plot.XLabel("offered streamed chats per second");
                 plot.YLabel(title);
-                plot.ShowLegend(Alignment.UpperLeft);
+                if (metric == "p99") LogScale(plot);
+                plot.ShowLegend(Alignment.LowerRight);
                 var name = $"{prefix}throughput-{metric}.png";
                 plot.SavePng(Path.Combine(dir, name), 900, 500);
                 files.Add(name);

@@ -52,20 +52,9 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
     public static async Task<BenchUpstream> StartAsync(int chunks)
     {
         var (stream, unary) = await RecordAsync(chunks);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration.Sources.Clear();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
-        {
-            k.Listen(System.Net.IPAddress.Loopback, 0);
-            k.Limits.MaxConcurrentConnections = null;
-        });
-        var app = builder.Build();
         BenchUpstream? self = null;
-        app.Run(context => self!.HandleAsync(context));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        self = new BenchUpstream(app, address.TrimEnd('/') + "/v1", stream, unary);
+        var (app, address) = await LoopbackApp.StartAsync(context => self!.HandleAsync(context));
+        self = new BenchUpstream(app, address + "/v1", stream, unary);
         return self;
     }
 

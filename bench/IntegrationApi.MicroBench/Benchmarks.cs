@@ -52,19 +52,12 @@ public class ChunkBenchmarks
         var body = Encoding.UTF8.GetBytes(fake.RenderStream(script, """{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
         await fake.DisposeAsync();
 
-        var replay = WebApplication.CreateSlimBuilder();
-        replay.Configuration.Sources.Clear();
-        replay.Logging.ClearProviders();
-        replay.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
-        _replay = replay.Build();
-        _replay.Run(async context =>
+        (_replay, var address) = await LoopbackApp.StartAsync(async context =>
         {
             await context.Request.Body.CopyToAsync(Stream.Null);
             context.Response.ContentType = "text/event-stream";
             await context.Response.Body.WriteAsync(body);
         });
-        await _replay.StartAsync();
-        var address = _replay.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
         _app = IntegrationApiApp.Create(["--environment", "Production"], b =>
         {

@@ -55,15 +55,8 @@ public abstract class FakeProviderServer : IAsyncDisposable
     /// <summary>Starts listening on a free loopback port.</summary>
     public async Task StartAsync(int port = 0)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Configuration.Sources.Clear(); // never pick up a host app's appsettings (its Kestrel endpoints)
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
-        _app = builder.Build();
-        _app.Run(HandleAsync);
-        await _app.StartAsync().ConfigureAwait(false);
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseUrl = address.TrimEnd('/') + BasePath;
+        (_app, var address) = await LoopbackApp.StartAsync(HandleAsync, port).ConfigureAwait(false);
+        BaseUrl = address + BasePath;
     }
 
     /// <summary>The path prefix of the provider's API (e.g. <c>/v1</c>).</summary>
