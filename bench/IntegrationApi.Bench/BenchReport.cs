@@ -62,7 +62,7 @@ internal sealed class BenchReport(BenchSettings settings)
     private string Markdown(List<string> plots)
     {
         var md = new StringBuilder();
-        var micro = Path.Combine(BenchPaths.Bench, "results", "microbench.md");
+        var micro = Path.Combine(BenchPaths.Bench, "results", settings.Quick ? "quick-microbench.md" : "microbench.md");
         var optimisation = Path.Combine(BenchPaths.Bench, "results", "optimisation.md");
         md.AppendLine("# Benchmarks: added latency, throughput, streams and memory");
         md.AppendLine();

@@ -12,7 +12,7 @@ using IntegrationApi.MicroBench;
 // Per-chunk cost of each adapter's SSE parse + translation, and of turning a delta into gRPC bytes.
 // A streamed answer of 1 and of 257 content chunks is replayed from memory (over loopback HTTP, one write);
 // (cost(257) - cost(1)) / 256 is the cost of one chunk, with the request's fixed cost cancelled out.
-// Writes bench/results/microbench.md. bench/run.sh runs it (--quick: fewer iterations).
+// Writes bench/results/microbench.md (--quick: fewer iterations, bench/results/quick-microbench.md). bench/run.sh runs it.
 var quick = args.Contains("--quick");
 var root = FindRoot();
 var config = ManualConfig.CreateEmpty()
@@ -53,7 +53,7 @@ foreach (var report in deltaSummary.Reports)
     md.AppendLine(CultureInfo.InvariantCulture, $"| {report.BenchmarkCase.Descriptor.WorkloadMethod.Name} | {stats?.Mean:0} | {bytes} |");
 }
 Directory.CreateDirectory(Path.Combine(root, "bench", "results"));
-File.WriteAllText(Path.Combine(root, "bench", "results", "microbench.md"), md.ToString());
+File.WriteAllText(Path.Combine(root, "bench", "results", quick ? "quick-microbench.md" : "microbench.md"), md.ToString());
 Console.WriteLine(md);
 return 0;
 
