@@ -15,9 +15,9 @@ namespace IntegrationApi.Streaming;
 /// </code>
 /// 1. One timer per attempt: time-to-first-token until the first text or tool call, then the idle gap;
 ///    never past the total deadline. A timeout ends the request with 504. The idle deadline moves with every
-///    chunk, but the timer is re-armed only when it would move by more than 1/16 of the idle timeout (a timer
-///    queue operation per token is the single biggest per-chunk cost otherwise), so an idle timeout fires
-///    between 15/16 of its value and its value after the last chunk.
+///    chunk, but the timer is re-armed only when it would move by more than 1/16 of the idle timeout (not a
+///    timer-queue operation per token), so an idle timeout fires between 15/16 of its value and its value after
+///    the last chunk.
 /// 2. A slow sink (full response buffer) pauses the idle timer, not the total: back-pressure is not idleness.
 /// 3. A transient failure is retried only while nothing was received, so text is never repeated.
 /// 4. Cancelling <c>cancellationToken</c> aborts the upstream call and throws <see cref="OperationCanceledException"/>;

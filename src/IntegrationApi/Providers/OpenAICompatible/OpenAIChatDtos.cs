@@ -81,8 +81,10 @@ internal sealed record OpenAIFunctionCall
     [JsonPropertyName("arguments")] public string? Arguments { get; init; }
 }
 
-/// <summary>One streamed chunk, the usage-only last chunk, or an in-band error.</summary>
-/// <summary>A streamed chunk: only what the translation reads (id, model, fingerprint would be one string each per token).</summary>
+/// <summary>
+/// One streamed chunk, the usage-only last chunk, or an in-band error: only what the translation reads
+/// (id, model and fingerprint would each be a string allocated per token).
+/// </summary>
 internal sealed record OpenAIChunk
 {
     [JsonPropertyName("choices")] public IReadOnlyList<OpenAIChoice>? Choices { get; init; }
