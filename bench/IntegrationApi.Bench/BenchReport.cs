@@ -225,52 +225,25 @@ internal sealed class BenchReport(BenchSettings settings)
     private List<string> Plot(string dir, string prefix)
     {
         var files = new List<string>();
+        var percentiles = Enumerable.Range(1, 99).Select(i => (double)i).ToArray();
+        static double Log(double us) => Math.Log10(Math.Max(1, us)); // plotted as log10, labelled as µs (LogScale)
         try
         {
             foreach (var (mode, title) in new[] { ("chat", "non-streamed chat: end-to-end latency"), ("stream", "streamed chat: time to first token") })
             {
-                var plot = new Plot();
-                foreach (var r in Sequential.Where(r => r.Mode == mode))
-                {
-                    var samples = mode == "stream" ? r.TtftSamples : r.TotalSamples;
-                    if (samples.Length == 0) continue;
-                    var ys = Enumerable.Range(0, 99).Select(i => Math.Log10(Math.Max(1, Dist.Pct(samples, (i + 1) / 100.0)))).ToArray();
-                    var xs = Enumerable.Range(1, 99).Select(i => (double)i).ToArray();
-                    var line = plot.Add.Scatter(xs, ys);
-                    line.LegendText = r.Target;
-                    line.MarkerSize = 0;
-                    line.LineWidth = 2;
-                }
-                plot.Title($"(a) sequential {title}");
-                plot.XLabel("percentile");
-                plot.YLabel("latency (µs, log scale)");
-                LogScale(plot);
-                plot.ShowLegend(Alignment.LowerRight);
-                var name = $"{prefix}latency-{mode}.png";
-                plot.SavePng(Path.Combine(dir, name), 900, 500);
-                files.Add(name);
+                var series = Sequential.Where(r => r.Mode == mode)
+                    .Select(r => (r.Target, Samples: mode == "stream" ? r.TtftSamples : r.TotalSamples))
+                    .Where(r => r.Samples.Length > 0)
+                    .Select(r => (r.Target, percentiles, percentiles.Select(p => Log(Dist.Pct(r.Samples, p / 100.0))).ToArray()));
+                files.Add(SaveLines(dir, $"{prefix}latency-{mode}.png", $"(a) sequential {title}", "percentile", "latency (µs, log scale)", series, logScale: true, markers: false));
             }
             foreach (var (metric, title) in new[] { ("p99", "end-of-stream p99 (µs, log scale)"), ("achieved", "achieved chats/s") })
             {
-                var plot = new Plot();
-                foreach (var o in OpenLoop)
-                {
-                    var xs = o.Steps.Select(s => (double)s.Rate).ToArray();
-                    var ys = o.Steps.Select(s => metric == "p99" ? Math.Log10(Math.Max(1, s.Total.P99)) : s.Achieved).ToArray();
-                    if (xs.Length == 0) continue;
-                    var line = plot.Add.Scatter(xs, ys);
-                    line.LegendText = o.Target;
-                    line.LineWidth = 2;
-                    line.MarkerSize = 6;
-                }
-                plot.Title($"(b) open loop: {title} vs offered rate");
-                plot.XLabel("offered streamed chats per second");
-                plot.YLabel(title);
-                if (metric == "p99") LogScale(plot);
-                plot.ShowLegend(Alignment.LowerRight);
-                var name = $"{prefix}throughput-{metric}.png";
-                plot.SavePng(Path.Combine(dir, name), 900, 500);
-                files.Add(name);
+                var series = OpenLoop.Where(o => o.Steps.Count > 0).Select(o => (o.Target,
+                    o.Steps.Select(s => (double)s.Rate).ToArray(),
+                    o.Steps.Select(s => metric == "p99" ? Log(s.Total.P99) : s.Achieved).ToArray()));
+                files.Add(SaveLines(dir, $"{prefix}throughput-{metric}.png", $"(b) open loop: {title} vs offered rate", "offered streamed chats per second", title, series,
+                    logScale: metric == "p99", markers: true));
             }
         }
         catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException)
@@ -278,5 +251,26 @@ internal sealed class BenchReport(BenchSettings settings)
             Console.Error.WriteLine($"plots skipped: {ex.Message}");
         }
         return files;
+    }
+
+    /// <summary>One line per series, legend lower right, 900x500 PNG; returns the file name.</summary>
+    private static string SaveLines(string dir, string name, string title, string xLabel, string yLabel,
+        IEnumerable<(string Label, double[] Xs, double[] Ys)> series, bool logScale, bool markers)
+    {
+        var plot = new Plot();
+        foreach (var (label, xs, ys) in series)
+        {
+            var line = plot.Add.Scatter(xs, ys);
+            line.LegendText = label;
+            line.LineWidth = 2;
+            line.MarkerSize = markers ? 6 : 0;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        if (logScale) LogScale(plot);
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.SavePng(Path.Combine(dir, name), 900, 500);
+        return name;
     }
 }

@@ -1,7 +1,7 @@
 namespace IntegrationApi.Bench;
 
 /// <summary>Where things are and how big the run is; <c>--quick</c> shrinks every regime to fit in a few minutes.</summary>
-internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int GatewayCpu, int LoadCpu, bool SequentialOnly, bool Floor, string Only)
+internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int GatewayCpu, int LoadCpu, bool Floor, string Only)
 {
     public static BenchSettings Parse(string[] args)
     {
@@ -10,7 +10,7 @@ internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int Gateway
         return new BenchSettings(quick, Value("--portkey"),
             int.Parse(Value("--gateway-cpu") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
             int.Parse(Value("--load-cpu") ?? "1", System.Globalization.CultureInfo.InvariantCulture),
-            args.Contains("--sequential-only"), args.Contains("--floor"), Value("--only") ?? "abcd");
+            args.Contains("--floor"), Value("--only") ?? "abcd");
     }
 
     /// <summary>Whether regime <paramref name="letter"/> (a-d) runs; <c>--only bd</c> runs two, for quicker iterations.</summary>

@@ -46,7 +46,6 @@ internal static class GatewayBench
         Console.WriteLine("(a) sequential, interleaved rounds");
         if (settings.Runs('a')) report.Sequential = await Regimes.SequentialAsync(sequentialTargets, settings.Rounds, settings.PerRound);
         report.PrintSequential();
-        if (settings.SequentialOnly) return 0; // for profiling sessions: bench/run.sh is not this
 
         var gateways = new List<(GatewayProcess Process, IChatTarget Target)> { (ours.Process, oursTarget) };
         gateways.AddRange(peers.Select(p => (p.Process, (IChatTarget)p.Target)));
