@@ -13,4 +13,13 @@ public sealed class ConnectionOptions
 
     /// <summary>Largest ChatRequest accepted (bytes); larger ones end the call with ResourceExhausted.</summary>
     [Range(1024, int.MaxValue)] public int MaxReceiveMessageSize { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Serve gRPC server reflection (callable without a principal). Unset: on everywhere except in the
+    /// Production environment, where it is off unless set to true.
+    /// </summary>
+    public bool? EnableReflection { get; set; }
+
+    /// <summary>Whether reflection is served in <paramref name="environment"/>.</summary>
+    public bool ReflectionEnabled(IHostEnvironment environment) => EnableReflection ?? !environment.IsProduction();
 }

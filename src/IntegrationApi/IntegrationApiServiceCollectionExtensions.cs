@@ -44,7 +44,7 @@ public static class IntegrationApiServiceCollectionExtensions
         endpoints.MapGrpcService<LlmServiceBinding>();
         endpoints.MapGrpcService<AuditLoggingServiceBinding>();
         endpoints.MapGrpcHealthChecksService();
-        endpoints.MapGrpcReflectionService();
+        if (endpoints.ServiceProvider.GetRequiredService<OpenMethods>().ReflectionEnabled) endpoints.MapGrpcReflectionService();
         endpoints.MapHealthChecks("/readiness");
         endpoints.MapGet("/healthz", () => Results.Ok(new { healthy = true }));
         endpoints.MapPrometheusScrapingEndpoint("/metrics");
@@ -99,11 +99,15 @@ public static class IntegrationApiServiceCollectionExtensions
         services.AddOptions<AuthOptions>().BindConfiguration("Auth")
             .Validate(o => o.JwtSecret.Length > 0 || o.ApiKeys.Count > 0 || o.KeyStorePath.Length > 0,
                 "Auth: set Auth:JwtSecret (environment variable Auth__JwtSecret), Auth:ApiKeys or Auth:KeyStorePath")
+            .Validate(o => o.RevocationCheckInterval > TimeSpan.Zero && o.RevocationCheckInterval <= TimeSpan.FromHours(1),
+                "Auth:RevocationCheckInterval must be more than 0 and at most 01:00:00 (default 00:00:30)")
             .Validate(o => o.ApiKeys.All(k => k.Sha256 is { Length: 64 } && k.OrganizationId > 0 && k.ProjectId > 0),
                 "Auth:ApiKeys: each entry needs a 64-hex-digit Sha256, an OrganizationId and a ProjectId")
             .ValidateOnStart();
         services.TryAddSingleton<ApiKeyStore>();
         services.TryAddSingleton<CallerAuthenticator>();
         services.TryAddSingleton<AuthInterceptor>();
+        services.TryAddSingleton(sp => new OpenMethods(sp.GetRequiredService<IOptions<ConnectionOptions>>().Value
+            .ReflectionEnabled(sp.GetRequiredService<IHostEnvironment>())));
     }
 }

@@ -28,16 +28,45 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
         return tags;
     }
 
+    /// <summary>Caller metadata kept per record: at most this many entries, each key and value cut to the lengths below.</summary>
+    public const int MaxMetadataEntries = 64, MaxMetadataKeyLength = 128, MaxMetadataValueLength = 4096;
+
+    /// <summary>
+    /// Records one request's outcome. Never throws into the request: a record that cannot be built in full (a payload
+    /// that does not format, say) is logged and written without the part that failed.
+    /// </summary>
     public void Record(CallerPrincipal principal, IReadOnlyDictionary<string, string> callTags, string? serviceProvider,
         Proto.ChatRequest request, Proto.ChatResponse terminal)
     {
-        var provider = serviceProvider ?? request.ProviderName.ToLowerInvariant();
-        var model = Text(request.ModelParameters.GetValueOrDefault("model.name")) ?? "";
-        var metadata = new Dictionary<string, string>(request.AdditionalData.Count + 6);
-        foreach (var (k, v) in request.AdditionalData) metadata[k] = v;
+        try
+        {
+            RecordCore(principal, callTags, serviceProvider, request, terminal);
+        }
+        catch (Exception ex)
+        {
+            Log.RecordFailed(logger, terminal.RequestId, ex);
+            writer.Enqueue(new AuditRecord
+            {
+                RequestId = terminal.RequestId, CreatedAt = time.GetUtcNow(), OrganizationId = principal.OrganizationId, ProjectId = principal.ProjectId,
+                Provider = serviceProvider ?? "", Status = terminal.Success ? "SUCCESS" : "FAILED", Code = terminal.Code, FinishReason = terminal.FinishReason,
+            });
+        }
+    }
+
+    private void RecordCore(CallerPrincipal principal, IReadOnlyDictionary<string, string> callTags, string? serviceProvider,
+        Proto.ChatRequest request, Proto.ChatResponse terminal)
+    {
+        var provider = serviceProvider ?? Cut(request.ProviderName.ToLowerInvariant(), 64);
+        var model = Cut(Text(request.ModelParameters.GetValueOrDefault("model.name")) ?? "", Api.ProtoMapping.MaxModelNameLength);
+        var metadata = new Dictionary<string, string>(Math.Min(request.AdditionalData.Count, MaxMetadataEntries) + 6);
+        foreach (var (k, v) in request.AdditionalData)
+        {
+            if (metadata.Count >= MaxMetadataEntries) break;
+            metadata[Cut(k, MaxMetadataKeyLength)] = Cut(v, MaxMetadataValueLength);
+        }
         metadata["provider_name"] = provider;
         if (model.Length > 0) metadata["model_name"] = model;
-        if (Text(request.ModelParameters.GetValueOrDefault("model.id")) is { } modelId) metadata["model_id"] = modelId;
+        if (Text(request.ModelParameters.GetValueOrDefault("model.id")) is { } modelId) metadata["model_id"] = Cut(modelId, MaxMetadataValueLength);
         foreach (var (k, v) in callTags) metadata[k] = v;
 
         long? Metric(string name) => terminal.Metrics.FirstOrDefault(m => m.Name == name) is { } m
@@ -68,8 +97,13 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
         });
     }
 
+    private static string Cut(string text, int max) => text.Length <= max ? text : text[..max];
+
     private static partial class Log
     {
+        [LoggerMessage(41, LogLevel.Error, "The audit record of request {RequestId} could not be built in full; it is written without its payloads and metadata")]
+        public static partial void RecordFailed(ILogger logger, ulong requestId, Exception exception);
+
         [LoggerMessage(40, LogLevel.Information, "Request {RequestId} ({ClientRequestId}) org {OrganizationId} project {ProjectId} {Provider} {Model}: {Code} {FinishReason} in {TimeTakenMs:0.0} ms, first token {TtftMs:0.0} ms, tokens {InputTokens}/{OutputTokens}")]
         public static partial void Request(ILogger logger, ulong requestId, string clientRequestId, ulong organizationId, ulong projectId,
             string provider, string model, int code, string finishReason, double timeTakenMs, double ttftMs, long inputTokens, long outputTokens);
@@ -78,8 +112,13 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
     /// <summary>JSON of a payload; one that cannot be written (an Any of an unknown type) is noted, never fails the request.</summary>
     private static string Format(Google.Protobuf.IMessage message)
     {
+        // Any caller value can be unformattable (a Value with no kind, NaN, an Any of an unknown type, deep nesting):
+        // the record keeps a note instead of the payload.
         try { return PayloadFormatter.Format(message); }
-        catch (InvalidOperationException ex) { return System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["unformattable"] = ex.Message }); }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or Google.Protobuf.InvalidProtocolBufferException or InvalidCastException)
+        {
+            return System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["unformattable"] = ex.GetType().Name });
+        }
     }
 
     /// <summary>The request with every credential value replaced: secrets never reach an audit record.</summary>

@@ -9,28 +9,51 @@ using Proto = IntegrationApi.Contracts;
 namespace IntegrationApi.Api;
 
 /// <summary>The one implementation of <c>Chat</c> and <c>StreamChat</c> behind every provider service and <c>LlmService</c>.</summary>
-internal sealed class ChatEndpoint(
+internal sealed partial class ChatEndpoint(
     ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> options,
     TimeProvider time, Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter, AuditTrail audit,
-    IHostApplicationLifetime lifetime, ILogger<StreamChatSession> sessionLogger)
+    CallerAuthenticator authenticator, IHostApplicationLifetime lifetime, ILogger<StreamChatSession> sessionLogger, ILogger<ChatEndpoint> logger)
 {
     private static readonly Func<string, CancellationToken, ValueTask> IgnoreText = static (_, _) => ValueTask.CompletedTask;
 
-    /// <summary>Unary chat: the same engine, answering with what a stream would send as the terminal response.</summary>
+    /// <summary>
+    /// Unary chat: the same engine, answering with what a stream would send as the terminal response. Every call that
+    /// got past authentication leaves exactly one audit record, also when it is cancelled, passes its deadline or fails.
+    /// </summary>
     public async Task<Proto.ChatResponse> ChatAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider)
     {
         EnsureAvailable(serviceProvider);
         if (lifetime.ApplicationStopping.IsCancellationRequested)
             throw new RpcException(new Status(StatusCode.Unavailable, "the server is shutting down"));
         var principal = AuthInterceptor.PrincipalOf(context);
-        var response = await AnswerAsync(request, context, serviceProvider, principal).ConfigureAwait(false);
+        var requestId = ids.Next();
+        Proto.ChatResponse response;
+        try
+        {
+            response = await AnswerAsync(request, context, serviceProvider, principal, requestId).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            var deadlinePassed = context.Deadline <= time.GetUtcNow().UtcDateTime;
+            var error = deadlinePassed ? ChatErrors.CallDeadlinePassed() : ChatErrors.CancelledByClient();
+            audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request,
+                ProtoMapping.Failure(requestId, request.ClientRequestId, error));
+            throw new RpcException(deadlinePassed
+                ? new Status(StatusCode.DeadlineExceeded, "the call's deadline passed")
+                : new Status(StatusCode.Cancelled, "the call was cancelled"));
+        }
+        catch (Exception ex)
+        {
+            Log.UnaryFailed(logger, requestId, ex);
+            response = ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.InternalError());
+        }
         audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request, response);
         return response;
     }
 
-    private async Task<Proto.ChatResponse> AnswerAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider, CallerPrincipal principal)
+    private async Task<Proto.ChatResponse> AnswerAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider,
+        CallerPrincipal principal, ulong requestId)
     {
-        var requestId = ids.Next();
         if (request.Action != Proto.ChatAction.Chat)
             return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(new ChatRequestException("action must be CHAT on unary Chat (CANCEL is for StreamChat)")));
         PreparedRequest prepared;
@@ -40,15 +63,8 @@ internal sealed class ChatEndpoint(
         if (lease is null)
             return ProtoMapping.Failure(requestId, request.ClientRequestId,
                 ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
-        try
-        {
-            var outcome = await engine.RunAsync(prepared.Provider, prepared.Request, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
-            return ProtoMapping.Terminal(outcome, request.ClientRequestId);
-        }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
-        {
-            throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
-        }
+        var outcome = await engine.RunAsync(prepared.Provider, prepared.Request, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
+        return ProtoMapping.Terminal(outcome, request.ClientRequestId);
     }
 
     /// <summary>
@@ -81,6 +97,12 @@ internal sealed class ChatEndpoint(
             var message = credential?.Redact(error.Message) ?? error.Message;
             return new Proto.VerifyCredentialResponse { Code = error.Code, Success = false, RequestId = requestId, ErrorMessage = message };
         }
+        catch (Exception ex) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            Log.VerifyFailed(logger, requestId, ex);
+            var error = ChatErrors.InternalError();
+            return new Proto.VerifyCredentialResponse { Code = error.Code, Success = false, RequestId = requestId, ErrorMessage = error.Message };
+        }
     }
 
     private static readonly TimeSpan VerifyTimeout = TimeSpan.FromSeconds(30);
@@ -90,9 +112,18 @@ internal sealed class ChatEndpoint(
         ServerCallContext context, string? serviceProvider)
     {
         EnsureAvailable(serviceProvider);
-        var session = new StreamChatSession(engine, routing, ids, options.Value, time, metrics, principalLimiter, audit, sessionLogger,
+        var session = new StreamChatSession(engine, routing, ids, options.Value, time, metrics, principalLimiter, audit, authenticator, sessionLogger,
             requests, responses, context, AuthInterceptor.PrincipalOf(context), serviceProvider);
         return session.RunAsync(lifetime.ApplicationStopping);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Error, "Unary request {RequestId} failed unexpectedly")]
+        public static partial void UnaryFailed(ILogger logger, ulong requestId, Exception exception);
+
+        [LoggerMessage(21, LogLevel.Error, "Credential check {RequestId} failed unexpectedly")]
+        public static partial void VerifyFailed(ILogger logger, ulong requestId, Exception exception);
     }
 
     private void EnsureAvailable(string? serviceProvider)

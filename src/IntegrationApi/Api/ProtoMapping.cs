@@ -14,7 +14,6 @@ namespace IntegrationApi.Api;
 internal static class ProtoMapping
 {
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
-    private static readonly JsonFormatter ValueFormatter = new(JsonFormatter.Settings.Default);
 
     /// <summary>Validates and translates a request; a problem throws a <see cref="ChatRequestException"/> naming it.</summary>
     public static ChatRequest ToChatRequest(Proto.ChatRequest request)
@@ -26,7 +25,23 @@ internal static class ProtoMapping
 
         var messages = new ChatMessage[request.Conversations.Count];
         for (var i = 0; i < messages.Length; i++) messages[i] = ToMessage(request.Conversations[i], i);
-        return new ChatRequest(messages, ToTools(request.ToolDefinitions), ToParameters(request.ModelParameters), ToCredential(request.Credential));
+        var parameters = ToParameters(request.ModelParameters);
+        CheckModelName(parameters);
+        return new ChatRequest(messages, ToTools(request.ToolDefinitions), parameters, ToCredential(request.Credential));
+    }
+
+    /// <summary>Longest <c>model.name</c> accepted; real model and deployment names are far shorter.</summary>
+    public const int MaxModelNameLength = 256;
+
+    /// <summary><c>model.name</c>, when present, must be text of a sane length without control characters (it goes into URLs, metrics and audit).</summary>
+    private static void CheckModelName(ModelParameters parameters)
+    {
+        var name = parameters.GetString(ModelParameters.Name);
+        if (name is null) return;
+        if (name.Length > MaxModelNameLength)
+            throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is longer than {MaxModelNameLength} characters");
+        if (name.Any(char.IsControl))
+            throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] contains control characters");
     }
 
     /// <summary>The request's provider secret; a missing or empty one is a 400.</summary>
@@ -39,16 +54,7 @@ internal static class ProtoMapping
     {
         var values = new Dictionary<string, string>(secret.Fields.Count, StringComparer.Ordinal);
         foreach (var (key, value) in secret.Fields)
-        {
-            values[key] = value.KindCase switch
-            {
-                Value.KindOneofCase.StringValue => value.StringValue,
-                Value.KindOneofCase.NumberValue => value.NumberValue.ToString(CultureInfo.InvariantCulture),
-                Value.KindOneofCase.BoolValue => value.BoolValue ? "true" : "false",
-                Value.KindOneofCase.StructValue or Value.KindOneofCase.ListValue => ValueFormatter.Format(value),
-                _ => "",
-            };
-        }
+            values[key] = ProtoJson.ToText(value, $"credential.value.{ProtoJson.Printable(key)}");
         return values;
     }
 
@@ -60,7 +66,7 @@ internal static class ProtoMapping
             "user" => ChatRole.User,
             "assistant" or "model" => ChatRole.Assistant,
             "tool" => ChatRole.Tool,
-            _ => throw new ChatRequestException($"conversations[{index}].role \"{message.Role}\" is unknown (system, user, assistant, tool)"),
+            _ => throw new ChatRequestException($"conversations[{index}].role \"{ProtoJson.Printable(message.Role)}\" is unknown (system, user, assistant, tool)"),
         };
         var parts = new List<ChatPart>(message.Contents.Count);
         for (var c = 0; c < message.Contents.Count; c++)
@@ -70,11 +76,24 @@ internal static class ProtoMapping
         {
             if (string.IsNullOrEmpty(call.Id) || string.IsNullOrEmpty(call.Function?.Name))
                 throw new ChatRequestException($"conversations[{index}].toolCalls need an id and function.name");
-            calls.Add(new ChatToolCall(call.Id, call.Function.Name, string.IsNullOrWhiteSpace(call.Function.Arguments) ? "{}" : call.Function.Arguments));
+            calls.Add(new ChatToolCall(call.Id, call.Function.Name, ToolArguments(call.Function.Arguments, index)));
         }
         if (calls.Count > 0 && role != ChatRole.Assistant)
             throw new ChatRequestException($"conversations[{index}]: only assistant messages carry toolCalls");
         return new ChatMessage(role, parts, calls);
+    }
+
+    /// <summary>A tool call's arguments: a JSON object (empty means <c>{}</c>), as every provider needs them.</summary>
+    private static string ToolArguments(string arguments, int index)
+    {
+        if (string.IsNullOrWhiteSpace(arguments)) return "{}";
+        try
+        {
+            using var doc = JsonDocument.Parse(arguments, new JsonDocumentOptions { MaxDepth = 64 });
+            if (doc.RootElement.ValueKind == JsonValueKind.Object) return arguments;
+        }
+        catch (JsonException) { }
+        throw new ChatRequestException($"conversations[{index}].toolCalls: function.arguments must be a JSON object");
     }
 
     private static ChatPart ToPart(Content content, ChatRole role, int index, int c)
@@ -92,7 +111,7 @@ internal static class ProtoMapping
             "" or "text" => ChatPart.FromText(Text(content, where)),
             "image" when content.ContentFormat.Equals("url", StringComparison.OrdinalIgnoreCase) => new ChatPart(ChatPartKind.ImageUrl, Text(content, where)),
             "image" => new ChatPart(ChatPartKind.ImageUrl, ImageDataUrl(content.Content_, where)),
-            _ => throw new ChatRequestException($"{where}.contentType \"{content.ContentType}\" is not supported for chat (text, image)"),
+            _ => throw new ChatRequestException($"{where}.contentType \"{ProtoJson.Printable(content.ContentType)}\" is not supported for chat (text, image)"),
         };
     }
 
@@ -125,24 +144,31 @@ internal static class ProtoMapping
         {
             var d = definitions[i];
             if (d.Type.Length > 0 && !d.Type.Equals("function", StringComparison.OrdinalIgnoreCase))
-                throw new ChatRequestException($"toolDefinitions[{i}].type \"{d.Type}\" is not supported (function)");
+                throw new ChatRequestException($"toolDefinitions[{i}].type \"{ProtoJson.Printable(d.Type)}\" is not supported (function)");
             if (d.FunctionDefinition is not { Name.Length: > 0 } f)
                 throw new ChatRequestException($"toolDefinitions[{i}].functionDefinition.name is required");
-            tools[i] = new ChatTool(f.Name, f.Description, ToSchemaJson(f.Parameters));
+            tools[i] = new ChatTool(f.Name, f.Description, ToSchemaJson(f.Parameters, $"toolDefinitions[{i}].functionDefinition.parameters"));
         }
         return tools;
     }
 
+    /// <summary>
+    /// Deepest nesting of <c>items</c> in a tool schema. Each level is three JSON levels (schema, properties,
+    /// property), so 16 keeps the schema within the 64 levels every JSON reader downstream accepts.
+    /// </summary>
+    public const int MaxSchemaDepth = 16;
+
     /// <summary>The original's FunctionParameter as a JSON schema object.</summary>
-    private static string ToSchemaJson(Proto.FunctionParameter? parameters)
+    private static string ToSchemaJson(Proto.FunctionParameter? parameters, string where)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer)) WriteSchema(w, parameters);
+        using (var w = new Utf8JsonWriter(buffer)) WriteSchema(w, parameters, where, 0);
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static void WriteSchema(Utf8JsonWriter w, Proto.FunctionParameter? p)
+    private static void WriteSchema(Utf8JsonWriter w, Proto.FunctionParameter? p, string where, int depth)
     {
+        if (depth > MaxSchemaDepth) throw new ChatRequestException($"{where}: items are nested more than {MaxSchemaDepth} levels deep");
         w.WriteStartObject();
         w.WriteString("type", string.IsNullOrEmpty(p?.Type) ? "object" : p.Type);
         w.WriteStartObject("properties");
@@ -162,7 +188,7 @@ internal static class ProtoMapping
                 if (prop.Items is not null)
                 {
                     w.WritePropertyName("items");
-                    WriteSchema(w, prop.Items);
+                    WriteSchema(w, prop.Items, where, depth + 1);
                 }
                 w.WriteEndObject();
             }
@@ -183,43 +209,8 @@ internal static class ProtoMapping
         if (parameters.Count == 0) return ModelParameters.Empty;
         var values = new Dictionary<string, JsonElement>(parameters.Count, StringComparer.Ordinal);
         foreach (var (key, any) in parameters)
-        {
-            var json = AnyToJson(any) ?? throw new ChatRequestException(
-                $"modelParameters[\"{key}\"] has type \"{any?.TypeUrl}\"; send a google.protobuf.Value or a wrapper type");
-            using var doc = JsonDocument.Parse(json);
-            values[key] = doc.RootElement.Clone();
-        }
+            values[key] = ProtoJson.FromAny(any, $"modelParameters[\"{ProtoJson.Printable(key)}\"]");
         return new ModelParameters(values);
-    }
-
-    private static string? AnyToJson(Any? any)
-    {
-        if (any is null) return null;
-        try
-        {
-            IMessage? message = any.TypeUrl[(any.TypeUrl.LastIndexOf('/') + 1)..] switch
-            {
-                "google.protobuf.Value" => any.Unpack<Value>(),
-                "google.protobuf.Struct" => any.Unpack<Struct>(),
-                "google.protobuf.ListValue" => any.Unpack<ListValue>(),
-                "google.protobuf.StringValue" => any.Unpack<StringValue>(),
-                "google.protobuf.BoolValue" => any.Unpack<BoolValue>(),
-                "google.protobuf.DoubleValue" => any.Unpack<DoubleValue>(),
-                "google.protobuf.FloatValue" => any.Unpack<FloatValue>(),
-                "google.protobuf.Int64Value" => any.Unpack<Int64Value>(),
-                "google.protobuf.UInt64Value" => any.Unpack<UInt64Value>(),
-                "google.protobuf.Int32Value" => any.Unpack<Int32Value>(),
-                "google.protobuf.UInt32Value" => any.Unpack<UInt32Value>(),
-                "google.protobuf.BytesValue" => new StringValue { Value = any.Unpack<BytesValue>().Value.ToStringUtf8() },
-                _ => null,
-            };
-            // 64-bit wrappers format as JSON strings; the typed getters parse numeric strings.
-            return message is null ? null : ValueFormatter.Format(message);
-        }
-        catch (InvalidProtocolBufferException)
-        {
-            return null;
-        }
     }
 
     /// <summary>A delta: one text piece of the answer.</summary>

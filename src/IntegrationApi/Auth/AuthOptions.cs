@@ -6,8 +6,14 @@ public sealed class AuthOptions
     /// <summary>HS256 secret of <c>x-internal-service-key</c> JWTs; empty disables that scheme.</summary>
     public string JwtSecret { get; set; } = "";
 
-    /// <summary>Allowed clock skew when checking <c>exp</c>.</summary>
+    /// <summary>Allowed clock skew when checking <c>exp</c>, <c>nbf</c> and <c>iat</c>.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often a stream that authenticated with a stored project API key re-checks that the key is still
+    /// active; a revoked key's open streams refuse new requests (401) within this time.
+    /// </summary>
+    public TimeSpan RevocationCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The SQLite file of stored project API keys (created with <c>keys create</c>); relative to the content root.</summary>
     public string KeyStorePath { get; set; } = "data/keys.db";

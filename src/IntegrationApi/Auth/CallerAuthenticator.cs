@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
@@ -8,32 +9,42 @@ namespace IntegrationApi.Auth;
 
 /// <summary>
 /// Checks call metadata (contract §5): <c>x-internal-service-key</c>, an HS256 JWT with <c>organizationId</c>,
-/// <c>projectId</c>, optional <c>userId</c> and <c>exp</c>; or <c>x-api-key</c>, a project key checked by hash.
+/// <c>projectId</c>, optional <c>userId</c>, <c>exp</c> and, when present, <c>nbf</c>/<c>iat</c> not in the future;
+/// or <c>x-api-key</c>, a project key checked by hash.
 /// </summary>
 /// <remarks>
 /// HS256 is verified here rather than with IdentityModel because IdentityModel refuses HMAC keys shorter
-/// than 128 bits, and existing deployments of the original sign with a short shared secret.
+/// than 128 bits, and existing deployments of the original sign with a short shared secret (a loud warning
+/// at start says so).
 /// </remarks>
-public sealed class CallerAuthenticator
+public sealed partial class CallerAuthenticator
 {
     public const string ServiceKeyHeader = "x-internal-service-key";
     public const string ApiKeyHeader = "x-api-key";
+    /// <summary>Below this many bytes an HS256 secret can be brute-forced offline from one token.</summary>
+    public const int RecommendedSecretBytes = 32;
     private const string ApiKeyPrefix = "rpd-prj-";
+    private const int MaxHeaderChars = 8192;
 
     private readonly byte[]? _jwtKey;
     private readonly TimeSpan _skew;
+    private readonly TimeSpan _revocationCheck;
     private readonly FrozenDictionary<string, ApiKeyEntry> _apiKeys;
     private readonly TimeProvider _time;
     private readonly ApiKeyStore _store;
+    private readonly ILogger<CallerAuthenticator> _logger;
+    /// <summary>Stored keys seen by open streams: whether each was active when last checked, and when.</summary>
+    private readonly ConcurrentDictionary<string, KeyCheck> _checked = new(StringComparer.Ordinal);
 
-    public CallerAuthenticator(IOptions<AuthOptions> options, TimeProvider time, ApiKeyStore store)
+    public CallerAuthenticator(IOptions<AuthOptions> options, TimeProvider time, ApiKeyStore store, ILogger<CallerAuthenticator> logger)
     {
-        _store = store;
+        (_store, _logger, _time) = (store, logger, time);
         var o = options.Value;
         _jwtKey = o.JwtSecret.Length == 0 ? null : Encoding.UTF8.GetBytes(o.JwtSecret);
+        if (_jwtKey is { Length: < RecommendedSecretBytes }) Log.ShortSecret(logger, _jwtKey.Length, RecommendedSecretBytes);
         _skew = o.ClockSkew;
+        _revocationCheck = o.RevocationCheckInterval;
         _apiKeys = o.ApiKeys.ToFrozenDictionary(k => k.Sha256.ToLowerInvariant(), StringComparer.Ordinal);
-        _time = time;
     }
 
     /// <summary>The principal for these headers, or null with the reason (which never echoes the secret).</summary>
@@ -52,12 +63,37 @@ public sealed class CallerAuthenticator
             if (_apiKeys.TryGetValue(hash, out var entry))
                 return new CallerPrincipal(entry.OrganizationId, entry.ProjectId, null, null, "api-key");
             if (_store.Find(hash) is { } stored)
-                return new CallerPrincipal(stored.OrganizationId, stored.ProjectId, null, null, "api-key");
+            {
+                _checked[hash] = new KeyCheck(true, _time.GetTimestamp());
+                return new CallerPrincipal(stored.OrganizationId, stored.ProjectId, null, null, "api-key") { StoredKeyHash = hash };
+            }
             failure = "x-api-key is not valid";
             return null;
         }
         if (failure.Length == 0) failure = $"missing {ServiceKeyHeader} or {ApiKeyHeader} metadata";
         return null;
+    }
+
+    /// <summary>
+    /// True once the stored key <paramref name="principal"/> authenticated with has been revoked. The store is asked
+    /// at most once per <see cref="AuthOptions.RevocationCheckInterval"/> per key (shared by every stream of that key);
+    /// while the store cannot be read, the last answer stands.
+    /// </summary>
+    public bool IsRevoked(CallerPrincipal principal)
+    {
+        if (principal.StoredKeyHash is not { } hash) return false;
+        var now = _time.GetTimestamp();
+        if (_checked.TryGetValue(hash, out var last) && _time.GetElapsedTime(last.At, now) < _revocationCheck) return !last.Active;
+        bool active;
+        try { active = _store.Find(hash) is not null; }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or IOException or TimeoutException)
+        {
+            Log.RevocationCheckFailed(_logger, ex);
+            active = last?.Active ?? true;
+        }
+        if (_checked.Count > 100_000) _checked.Clear(); // bounded: a cleared key is simply checked again
+        _checked[hash] = new KeyCheck(active, now);
+        return !active;
     }
 
     /// <summary>Lower-case hex SHA-256 of an API key without its prefix, as stored in configuration.</summary>
@@ -66,22 +102,28 @@ public sealed class CallerAuthenticator
     private CallerPrincipal? ValidateJwt(string token, out string failure)
     {
         failure = $"{ServiceKeyHeader} is not a valid token";
-        if (_jwtKey is null) return null;
+        if (_jwtKey is null || token.Length > MaxHeaderChars) return null;
         var parts = token.Split('.');
         if (parts.Length != 3) return null;
         try
         {
             using var header = JsonDocument.Parse(Base64UrlDecode(parts[0]));
-            if (!header.RootElement.TryGetProperty("alg", out var alg) || alg.GetString() != "HS256") return null;
+            if (header.RootElement.ValueKind != JsonValueKind.Object
+                || !header.RootElement.TryGetProperty("alg", out var alg) || alg.ValueKind != JsonValueKind.String || alg.GetString() != "HS256") return null;
 
             var expected = HMACSHA256.HashData(_jwtKey, Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]));
             if (!CryptographicOperations.FixedTimeEquals(expected, Base64UrlDecode(parts[2]))) return null;
 
             using var payload = JsonDocument.Parse(Base64UrlDecode(parts[1]));
             var claims = payload.RootElement;
-            DateTimeOffset? expires = ReadId(claims, "exp") is { } exp ? DateTimeOffset.FromUnixTimeSeconds((long)exp) : null;
+            if (claims.ValueKind != JsonValueKind.Object) return null;
+            var now = _time.GetUtcNow();
+            DateTimeOffset? expires = ReadTime(claims, "exp");
             if (expires is null) { failure = $"{ServiceKeyHeader} has no exp claim"; return null; }
-            if (_time.GetUtcNow() >= expires.Value + _skew) { failure = $"{ServiceKeyHeader} has expired"; return null; }
+            if (now >= expires.Value + _skew) { failure = $"{ServiceKeyHeader} has expired"; return null; }
+            // A token not valid yet, or issued in the future, is refused: it was minted by a wrong clock or ahead of use.
+            if (ReadTime(claims, "nbf") is { } notBefore && now + _skew < notBefore) { failure = $"{ServiceKeyHeader} is not valid yet (nbf)"; return null; }
+            if (ReadTime(claims, "iat") is { } issued && now + _skew < issued) { failure = $"{ServiceKeyHeader} was issued in the future (iat)"; return null; }
 
             var org = ReadId(claims, "organizationId");
             var project = ReadId(claims, "projectId");
@@ -94,6 +136,21 @@ public sealed class CallerAuthenticator
         }
     }
 
+    /// <summary>A NumericDate claim (seconds since the epoch), or null when absent; out-of-range values are refused.</summary>
+    private static DateTimeOffset? ReadTime(JsonElement claims, string name)
+    {
+        if (!claims.TryGetProperty(name, out var v)) return null;
+        var seconds = v.ValueKind switch
+        {
+            JsonValueKind.Number when v.TryGetDouble(out var d) && double.IsFinite(d) => d,
+            JsonValueKind.String when double.TryParse(v.GetString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s) && double.IsFinite(s) => s,
+            _ => throw new FormatException($"{name} is not a number"),
+        };
+        // 253402300799 is 9999-12-31T23:59:59Z, the last second DateTimeOffset can hold.
+        if (seconds is < 0 or > 253402300799) throw new FormatException($"{name} is out of range");
+        return DateTimeOffset.FromUnixTimeSeconds((long)seconds);
+    }
+
     /// <summary>A numeric claim, given as a JSON number or a numeric string (the original's clients send both).</summary>
     private static ulong? ReadId(JsonElement claims, string name)
     {
@@ -101,11 +158,22 @@ public sealed class CallerAuthenticator
         return v.ValueKind switch
         {
             JsonValueKind.Number when v.TryGetUInt64(out var n) => n,
-            JsonValueKind.Number when v.TryGetDouble(out var d) && d >= 0 => (ulong)d,
+            JsonValueKind.Number when v.TryGetDouble(out var d) && d >= 0 && d < ulong.MaxValue => (ulong)d,
             JsonValueKind.String when ulong.TryParse(v.GetString(), out var s) => s,
             _ => null,
         };
     }
 
     private static byte[] Base64UrlDecode(string s) => System.Buffers.Text.Base64Url.DecodeFromChars(s);
+
+    private sealed record KeyCheck(bool Active, long At);
+
+    private static partial class Log
+    {
+        [LoggerMessage(51, LogLevel.Warning, "SECURITY WARNING: Auth:JwtSecret is only {Bytes} bytes; an HS256 secret shorter than {Recommended} bytes can be guessed offline from any one token. It is accepted for compatibility with the original's deployments; replace it with a random secret of at least {Recommended} bytes.")]
+        public static partial void ShortSecret(ILogger logger, int bytes, int recommended);
+
+        [LoggerMessage(52, LogLevel.Warning, "Could not re-check a stored API key for revocation; its last known state stands")]
+        public static partial void RevocationCheckFailed(ILogger logger, Exception exception);
+    }
 }

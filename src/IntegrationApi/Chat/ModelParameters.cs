@@ -49,26 +49,28 @@ public sealed class ModelParameters(IReadOnlyDictionary<string, JsonElement> val
         return string.IsNullOrEmpty(s) ? null : s;
     }
 
-    /// <summary>A number, from a JSON number or a numeric string.</summary>
+    /// <summary>A finite number, from a JSON number or a numeric string ("NaN" and "Infinity" are refused: JSON has no such number).</summary>
     public double? GetDouble(string key)
     {
         if (!values.TryGetValue(key, out var v)) return null;
-        return v.ValueKind switch
+        double? number = v.ValueKind switch
         {
-            JsonValueKind.Number => v.GetDouble(),
+            JsonValueKind.Number when v.TryGetDouble(out var n) => n,
             JsonValueKind.String when string.IsNullOrWhiteSpace(v.GetString()) => null,
             JsonValueKind.String when double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
             JsonValueKind.Null => null,
             _ => throw Invalid(key, "a number"),
         };
+        return number is { } x && !double.IsFinite(x) ? throw Invalid(key, "a finite number") : number;
     }
 
-    /// <summary>A whole number, from a JSON number or a numeric string.</summary>
+    /// <summary>A whole number, from a JSON number or a numeric string, within the range of a 64-bit integer.</summary>
     public long? GetInt64(string key)
     {
         var d = GetDouble(key);
         if (d is null) return null;
-        if (d != Math.Floor(d.Value) || double.IsInfinity(d.Value)) throw Invalid(key, "a whole number");
+        // 2^63 itself does not fit; every double below it that is whole does.
+        if (d != Math.Floor(d.Value) || d.Value >= 9.2233720368547758E18 || d.Value < -9.2233720368547758E18) throw Invalid(key, "a whole number");
         return (long)d.Value;
     }
 

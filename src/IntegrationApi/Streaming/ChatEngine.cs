@@ -125,8 +125,9 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
         ProviderException or ChatRequestException => ex,
         HttpRequestException or IOException => new ProviderException(ProviderErrorKind.UpstreamError, provider,
             $"{provider}: the connection failed while reading the answer ({ex.GetType().Name})", inner: ex),
-        JsonException => new ProviderException(ProviderErrorKind.BadResponse, provider,
-            $"{provider} sent a chunk that is not valid JSON: {ex.Message}", retryable: false, inner: ex),
+        // The reader's own message names our internal types; the JSON path is what an engineer needs.
+        JsonException json => new ProviderException(ProviderErrorKind.BadResponse, provider,
+            $"{provider} sent a chunk that could not be read (at JSON path {json.Path ?? "$"}, line {json.LineNumber})", retryable: false, inner: ex),
         _ => ex,
     };
 

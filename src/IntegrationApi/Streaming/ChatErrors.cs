@@ -45,7 +45,11 @@ public static class ChatErrors
 
     public static ChatError TokenExpired() => new(Unauthorized, "the caller's token expired; reopen the stream with a fresh token", "Your session expired; please reconnect.");
 
+    public static ChatError KeyRevoked() => new(Unauthorized, "the caller's project API key was revoked; reopen the stream with a valid key", "Your access was revoked.");
+
     public static ChatError TimedOut(string what, TimeSpan limit) => new(Timeout, $"timed out: {what} after {limit.TotalSeconds:0.###} s", "The provider took too long to answer.");
+
+    public static ChatError CallDeadlinePassed() => new(Timeout, "the call's deadline passed before the answer was complete", "The request took too long.");
 
     public static ChatError InternalError() => new(Internal, "internal error", "Something went wrong; please retry.");
 }

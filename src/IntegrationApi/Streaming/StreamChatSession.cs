@@ -46,6 +46,7 @@ internal sealed partial class StreamChatSession
     private readonly PrincipalLimiter _principalLimiter;
     private readonly TokenBucketRateLimiter? _rate;
     private readonly AuditTrail _audit;
+    private readonly CallerAuthenticator _authenticator;
     private readonly IReadOnlyDictionary<string, string> _callTags;
     private long _accepted;
 
@@ -60,12 +61,12 @@ internal sealed partial class StreamChatSession
     private int _draining;
 
     public StreamChatSession(ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, EngineOptions options, TimeProvider time,
-        Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter, AuditTrail audit,
+        Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter, AuditTrail audit, CallerAuthenticator authenticator,
         ILogger logger, IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses,
         ServerCallContext context, CallerPrincipal principal, string? serviceProvider)
     {
         (_engine, _routing, _ids, _options, _time, _logger) = (engine, routing, ids, options, time, logger);
-        (_metrics, _principalLimiter, _audit) = (metrics, principalLimiter, audit);
+        (_metrics, _principalLimiter, _audit, _authenticator) = (metrics, principalLimiter, audit, authenticator);
         _callTags = AuditTrail.CallTags(context.RequestHeaders);
         _rate = options.RequestsPerSecondPerStream <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
@@ -96,7 +97,7 @@ internal sealed partial class StreamChatSession
         using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("server shutdown"), this);
         using var maxAge = _options.MaxStreamAge is { } age ? new CancellationTokenSource(age, _time) : null;
         using var onMaxAge = maxAge?.Token.Register(static s => ((StreamChatSession)s!).BeginDrain("maximum stream age"), this);
-        Exception? readFailure = null;
+        RpcException? readFailure = null;
         try
         {
             using var reading = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, _stopReading.Token);
@@ -116,8 +117,11 @@ internal sealed partial class StreamChatSession
         }
         catch (Exception ex)
         {
-            readFailure = ex;   // e.g. an undecodable message: the call cannot go on
-            _abort.Cancel();
+            // The next message could not be read (bad length prefix, undecodable bytes, too large): nothing after it
+            // can be trusted, so reading stops; but the requests already accepted run to their terminals, as on a
+            // half-close, and only then does the call end with a status that says what was wrong.
+            readFailure = UnreadableMessage(ex);
+            Log.Unreadable(_logger, readFailure.StatusCode, _active.Count, ex);
         }
 
         _serialLane.Writer.TryComplete();
@@ -130,6 +134,15 @@ internal sealed partial class StreamChatSession
         _metrics.StreamClosed(_time.GetElapsedTime(started), Interlocked.Read(ref _accepted));
         if (readFailure is not null) throw readFailure;
     }
+
+    /// <summary>The status that ends a call whose next message could not be read.</summary>
+    private static RpcException UnreadableMessage(Exception ex) => ex switch
+    {
+        RpcException { StatusCode: StatusCode.ResourceExhausted } tooLarge => tooLarge,
+        RpcException rpc => new RpcException(new Status(StatusCode.InvalidArgument, $"a request message could not be read: {rpc.Status.Detail}")),
+        Google.Protobuf.InvalidProtocolBufferException => new RpcException(new Status(StatusCode.InvalidArgument, "a request message could not be decoded as a ChatRequest (malformed protobuf)")),
+        _ => new RpcException(new Status(StatusCode.InvalidArgument, $"a request message could not be decoded ({ex.GetType().Name})")),
+    };
 
     private async ValueTask AcceptAsync(Proto.ChatRequest request)
     {
@@ -146,6 +159,7 @@ internal sealed partial class StreamChatSession
             request.Action != Proto.ChatAction.Chat ? ChatErrors.From(new ChatRequestException($"action {(int)request.Action} is unknown (CHAT, CANCEL)"))
             : Volatile.Read(ref _draining) != 0 ? ChatErrors.Draining()
             : _principal.IsExpired(_time.GetUtcNow()) ? ChatErrors.TokenExpired()
+            : _authenticator.IsRevoked(_principal) ? ChatErrors.KeyRevoked()
             : _rate is not null && !TryTakeRateToken() ? ChatErrors.RateLimited($"more than {_options.RequestsPerSecondPerStream} requests per second on this stream")
             : null;
         if (clientId.Length == 0)
@@ -195,6 +209,13 @@ internal sealed partial class StreamChatSession
         {
             prepared = default;
             return ChatErrors.From(ex);
+        }
+        catch (Exception ex)
+        {
+            // A request the mapping did not foresee is a bug of ours: that request gets a 500, the stream goes on.
+            Log.PrepareFailed(_logger, ex);
+            prepared = default;
+            return ChatErrors.InternalError();
         }
     }
 
@@ -412,5 +433,11 @@ internal sealed partial class StreamChatSession
 
         [LoggerMessage(13, LogLevel.Information, "Stream draining ({Why}) with {Active} requests in flight")]
         public static partial void Draining(ILogger logger, string why, int active);
+
+        [LoggerMessage(14, LogLevel.Information, "Stream stops reading: a request message could not be read ({Status}); {Active} requests in flight finish first")]
+        public static partial void Unreadable(ILogger logger, StatusCode status, int active, Exception exception);
+
+        [LoggerMessage(15, LogLevel.Error, "A request could not be prepared")]
+        public static partial void PrepareFailed(ILogger logger, Exception exception);
     }
 }

@@ -168,7 +168,7 @@ public sealed class StreamChatFailureTests
         gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.MalformedChunk, FaultAfterChunks = 1 });
         var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
         Assert.Equal(502, terminal.Code);
-        Assert.Contains("not valid JSON", terminal.Error.ErrorMessage);
+        Assert.Contains("sent a chunk that could not be read", terminal.Error.ErrorMessage);
         Assert.Equal(2, gateway.Fake(provider).Requests.Count);
     }
 

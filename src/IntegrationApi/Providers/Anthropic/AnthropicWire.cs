@@ -34,17 +34,20 @@ internal static class AnthropicWire
     {
         // The API wants user/assistant turns; tool results travel in a user turn. Consecutive turns of
         // one role are merged so that e.g. a tool-result turn followed by a user question stays valid.
+        // Each turn's blocks are appended to the open turn's list (never copied), so merging stays linear in the
+        // number of blocks however many same-role turns follow each other.
         var result = new List<AnthropicMessage>(messages.Count);
+        List<AnthropicBlock>? open = null;
         foreach (var m in messages)
         {
             if (m.Role == ChatRole.System) continue;
             var role = m.Role == ChatRole.Assistant ? "assistant" : "user";
             var blocks = ToBlocks(m);
             if (blocks.Count == 0) continue;
-            if (result.Count > 0 && result[^1].Role == role)
-                result[^1] = result[^1] with { Content = [.. result[^1].Content, .. blocks] };
+            if (open is not null && result[^1].Role == role)
+                open.AddRange(blocks);
             else
-                result.Add(new AnthropicMessage(role, blocks));
+                result.Add(new AnthropicMessage(role, open = blocks));
         }
         if (result.Count == 0) throw new ChatRequestException("conversations must hold at least one user or assistant turn with content");
         return result;

@@ -56,6 +56,7 @@ internal static class GoogleWire
     {
         var callNames = messages.SelectMany(m => m.ToolCalls).GroupBy(c => c.Id).ToDictionary(g => g.Key, g => g.First().Name);
         var contents = new List<GoogleContent>(messages.Count);
+        List<GooglePart>? open = null; // the last turn's parts: same-role turns append here (linear, never copied)
         foreach (var m in messages)
         {
             if (m.Role == ChatRole.System) continue;
@@ -81,10 +82,10 @@ internal static class GoogleWire
             foreach (var call in m.ToolCalls)
                 parts.Add(new GooglePart { FunctionCall = new GoogleFunctionCall { Id = call.Id, Name = call.Name, Args = ParseObject(call.Arguments, call.Id) } });
             if (parts.Count == 0) continue;
-            if (contents.Count > 0 && contents[^1].Role == role)
-                contents[^1] = contents[^1] with { Parts = [.. contents[^1].Parts!, .. parts] };
+            if (open is not null && contents[^1].Role == role)
+                open.AddRange(parts);
             else
-                contents.Add(new GoogleContent(role, parts));
+                contents.Add(new GoogleContent(role, open = parts));
         }
         if (contents.Count == 0) throw new ChatRequestException("conversations must hold at least one user or assistant turn with content");
         return contents;
