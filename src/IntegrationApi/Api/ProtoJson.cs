@@ -17,7 +17,7 @@ namespace IntegrationApi.Api;
 internal static class ProtoJson
 {
     /// <summary>Deepest nesting of structs and lists accepted in one value.</summary>
-    public const int MaxDepth = 32;
+    public const int MaxDepth = 20;
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 

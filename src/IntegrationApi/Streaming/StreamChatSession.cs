@@ -111,7 +111,7 @@ internal sealed partial class StreamChatSession
         {
             // Drained, or the client went away: either way nothing more is read.
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException and not Google.Protobuf.InvalidProtocolBufferException or OperationCanceledException)
         {
             _abort.Cancel();    // the connection went away before the call's token said so
         }

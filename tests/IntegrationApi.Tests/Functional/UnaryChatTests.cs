@@ -5,8 +5,35 @@ using static IntegrationApi.Tests.Infrastructure.TestRequests;
 namespace IntegrationApi.Tests.Functional;
 
 /// <summary>Unary Chat runs the same engine and answers with the terminal response's body.</summary>
+[Collection(AuditStores.Collection)]
 public sealed class UnaryChatTests
 {
+    [Theory]
+    [InlineData("cancel")]
+    [InlineData("deadline")]
+    public async Task Chat_CancelledOrPastItsDeadline_StillLeavesItsAuditRecord(string how)
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["x", "y"], Fault = FakeFault.Stall, FaultAfterChunks = 1 };
+        gateway.OpenAI.Responder = _ => { received.TrySetResult(); return null; };
+        using var cts = new CancellationTokenSource();
+        var call = gateway.OpenAIClient.ChatAsync(gateway.NewChat("openai", "hold on", "u-1"), TestGateway.AuthHeaders(),
+            deadline: how == "deadline" ? DateTime.UtcNow.AddMilliseconds(500) : null, cancellationToken: cts.Token);
+        await received.Task.DefaultTimeout();
+        if (how == "cancel") cts.Cancel();
+
+        var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => call.ResponseAsync.DefaultTimeout());
+        Assert.Equal(how == "cancel" ? Grpc.Core.StatusCode.Cancelled : Grpc.Core.StatusCode.DeadlineExceeded, error.StatusCode);
+        await gateway.OpenAI.Requests.Single().Aborted.DefaultTimeout(); // the upstream call went with it
+
+        await gateway.App.StopAsync();
+        var record = Assert.Single(await gateway.AuditStore.ListAsync(2, 3, 0, 10, CancellationToken.None));
+        Assert.Equal(how == "cancel" ? 499 : 504, record.Code);
+        Assert.Equal("FAILED", record.Status);
+        Assert.Equal("openai", record.Provider);
+    }
+
     public static IEnumerable<object[]> AllProviders => ProviderCases;
 
     [Theory, MemberData(nameof(AllProviders))]

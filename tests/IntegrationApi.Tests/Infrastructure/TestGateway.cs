@@ -56,7 +56,8 @@ public sealed class TestGateway : IAsyncDisposable
     }
 
     /// <summary>Starts fakes and service; <paramref name="settings"/> overrides configuration keys (e.g. <c>Engine:IdleTimeout</c>).</summary>
-    public static async Task<TestGateway> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null, Action<IServiceCollection>? services = null)
+    public static async Task<TestGateway> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null, Action<IServiceCollection>? services = null,
+        string environment = "Testing")
     {
         var fakes = new Dictionary<string, FakeProviderServer>
         {
@@ -92,7 +93,7 @@ public sealed class TestGateway : IAsyncDisposable
             ["Auth:KeyStorePath"] = Path.Combine(Path.GetTempPath(), "integration-api-tests", $"keys-{Guid.NewGuid():N}.db"),
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) config[k] = v;
-        var app = IntegrationApiApp.Create(["--environment", "Testing"], builder =>
+        var app = IntegrationApiApp.Create(["--environment", environment], builder =>
         {
             builder.Configuration.AddInMemoryCollection(config);
             builder.Logging.ClearProviders();
