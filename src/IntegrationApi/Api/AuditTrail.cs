@@ -22,9 +22,9 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
     public static IReadOnlyDictionary<string, string> CallTags(Metadata headers)
     {
         var tags = new Dictionary<string, string>(3);
-        if (headers.GetValue("x-client-source") is { Length: > 0 } source) tags["source"] = source;
-        if (headers.GetValue("x-rapida-environment") is { Length: > 0 } env) tags["env"] = env;
-        if (headers.GetValue("x-rapida-region") is { Length: > 0 } region) tags["region"] = region;
+        if (headers.GetValue("x-client-source") is { Length: > 0 } source) tags["source"] = Cut(source, MaxMetadataKeyLength);
+        if (headers.GetValue("x-rapida-environment") is { Length: > 0 } env) tags["env"] = Cut(env, MaxMetadataKeyLength);
+        if (headers.GetValue("x-rapida-region") is { Length: > 0 } region) tags["region"] = Cut(region, MaxMetadataKeyLength);
         return tags;
     }
 

@@ -24,7 +24,7 @@ internal sealed class ChatRouting(ProviderRegistry registry)
         if (serviceProvider is not null)
         {
             if (named.Length > 0 && !named.Equals(serviceProvider, StringComparison.OrdinalIgnoreCase))
-                throw new ChatRequestException($"providerName \"{named}\" does not match this service ({serviceProvider}); use LlmService to pick a provider per request");
+                throw new ChatRequestException($"providerName \"{ProtoJson.Printable(named)}\" does not match this service ({serviceProvider}); use LlmService to pick a provider per request");
             provider = serviceProvider;
         }
         else if (named.Length == 0)
@@ -35,7 +35,7 @@ internal sealed class ChatRouting(ProviderRegistry registry)
         var adapter = registry.Find(provider) ?? throw new ChatRequestException(
             ProviderNames.All.Contains(provider, StringComparer.OrdinalIgnoreCase)
                 ? $"provider \"{provider}\" is not available on this server yet"
-                : $"providerName \"{provider}\" is unknown ({string.Join(", ", ProviderNames.All)})");
+                : $"providerName \"{ProtoJson.Printable(provider)}\" is unknown ({string.Join(", ", ProviderNames.All)})");
         return new PreparedRequest(adapter, ProtoMapping.ToChatRequest(request));
     }
 }

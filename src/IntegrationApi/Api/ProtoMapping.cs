@@ -25,9 +25,29 @@ internal static class ProtoMapping
 
         var messages = new ChatMessage[request.Conversations.Count];
         for (var i = 0; i < messages.Length; i++) messages[i] = ToMessage(request.Conversations[i], i);
+        if (request.ClientRequestId.Length > MaxClientRequestIdLength)
+            throw new ChatRequestException($"clientRequestId is longer than {MaxClientRequestIdLength} characters");
+        CheckAdditionalData(request.AdditionalData);
         var parameters = ToParameters(request.ModelParameters);
         CheckModelName(parameters);
         return new ChatRequest(messages, ToTools(request.ToolDefinitions), parameters, ToCredential(request.Credential));
+    }
+
+    /// <summary>Longest <c>clientRequestId</c> accepted (it is echoed on every response of the request).</summary>
+    public const int MaxClientRequestIdLength = 256;
+
+    /// <summary><c>additionalData</c> goes into the audit record: bounded like <c>CreateMetadata</c>.</summary>
+    private static void CheckAdditionalData(IDictionary<string, string> data)
+    {
+        if (data.Count > AuditTrail.MaxMetadataEntries)
+            throw new ChatRequestException($"additionalData has {data.Count} entries; at most {AuditTrail.MaxMetadataEntries}");
+        foreach (var (key, value) in data)
+        {
+            if (key.Length is 0 || key.Length > AuditTrail.MaxMetadataKeyLength)
+                throw new ChatRequestException($"additionalData keys must be 1 to {AuditTrail.MaxMetadataKeyLength} characters");
+            if (value.Length > AuditTrail.MaxMetadataValueLength)
+                throw new ChatRequestException($"additionalData[\"{ProtoJson.Printable(key)}\"] is longer than {AuditTrail.MaxMetadataValueLength} characters");
+        }
     }
 
     /// <summary>Longest <c>model.name</c> accepted; real model and deployment names are far shorter.</summary>

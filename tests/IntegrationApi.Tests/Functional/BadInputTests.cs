@@ -48,6 +48,9 @@ public sealed class BadInputTests
         yield return ("Any of garbage bytes", r => r.ModelParameters["model.temperature"] = new Any { TypeUrl = "type.googleapis.com/google.protobuf.Value", Value = ByteString.CopyFrom(0xFF, 0xFF, 0xFF) }, "model.temperature");
         yield return ("Any of an unknown type", r => r.ModelParameters["model.temperature"] = new Any { TypeUrl = "type.googleapis.com/acme.Secret\n", Value = ByteString.Empty }, "model.temperature");
         yield return ("unknown action", r => r.Action = (Proto.ChatAction)7, "action");
+        yield return ("additionalData too many", r => { for (var i = 0; i < 65; i++) r.AdditionalData[$"k{i}"] = "v"; }, "additionalData");
+        yield return ("additionalData value too long", r => r.AdditionalData["note"] = new string('n', 5000), "additionalData");
+        yield return ("providerName with control characters", r => r.ProviderName = "open\nai", "providerName");
     }
 
     public static IEnumerable<object[]> Providers() => new[] { "openai", "anthropic", "gemini", "cohere" }.Select(p => new object[] { p });
@@ -85,6 +88,21 @@ public sealed class BadInputTests
 
         await gateway.App.StopAsync();
         Assert.Equal(2 * spoilers.Count + 2, await gateway.AuditStore.CountAsync(2, 3, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ClientRequestIdTooLong_400_StreamGoesOn()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var stream = gateway.OpenStream("openai");
+        var id = new string('i', 300);
+        await stream.SendAsync(gateway.NewChat("openai", "x", clientRequestId: id));
+        var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+        Assert.Equal(400, terminal.Code);
+        Assert.Contains("clientRequestId", terminal.Error.ErrorMessage);
+        await stream.SendAsync(gateway.NewChat("openai", "fine", clientRequestId: "ok"));
+        Assert.True((await stream.ReadUntilAsync(ChatStream.IsTerminal)).Success);
+        Assert.Single(gateway.OpenAI.Requests);
     }
 
     [Fact]
