@@ -10,6 +10,7 @@ public sealed class ChatResultBuilder
 {
     private readonly StringBuilder _text = new();
     private readonly List<(int Index, string? Id, string? Name, StringBuilder Args)> _calls = [];
+    private readonly Dictionary<int, int> _positions = [];
     private TokenUsage _usage = new();
     private ChatFinishReason _finish;
 
@@ -41,9 +42,11 @@ public sealed class ChatResultBuilder
 
     private void AddToolCall(ChatUpdate update)
     {
-        var i = _calls.FindIndex(c => c.Index == update.Index);
+        // Most fragments continue the last call; the map keeps a stream of many calls linear (a provider's answer is input too).
+        var i = _calls.Count > 0 && _calls[^1].Index == update.Index ? _calls.Count - 1 : _positions.GetValueOrDefault(update.Index, -1);
         if (i < 0)
         {
+            _positions[update.Index] = _calls.Count;
             _calls.Add((update.Index, update.ToolCallId, update.ToolName, new StringBuilder(update.ArgumentsDelta)));
             return;
         }
