@@ -55,10 +55,10 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
             // Undecodable mutants (the default parser refuses them) end the call: a few, each on its own stream.
             foreach (var m in undecodable.GroupBy(m => m.Notes.FirstOrDefault()?.Split(' ')[0]).Select(g => g.First()).Take(3))
             {
-                var problem = await UndecodableAfterInFlightAsync(gateway, service, (stream, _) => stream.SendAsync(m.Request),
-                    [StatusCode.InvalidArgument]);
+                var problem = await UndecodableAfterInFlightAsync(gateway, service, stream => stream.SendAsync(m.Request), [StatusCode.InvalidArgument]);
                 if (problem is not null) failures.Add($"seed {seed} {m.Describe()} [undecodable by the default parser]: {problem}");
             }
+            if (undecodable.Count > 0 && await ControlOnNewStreamAsync(gateway, service) is { } sick) failures.Add($"seed {seed}, after the undecodable ones: {sick}");
             output.WriteLine($"seed {seed}: {count} mutants, {undecodable.Count} undecodable, {clock.ElapsedMilliseconds} ms; codes {run.CodeHistogram()}");
             Report(failures, $"seed {seed}, service {service ?? "LlmService"}");
         });
@@ -83,9 +83,10 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
                 var request = gateway.NewChat("openai", "deep", "deep");
                 var description = apply(request, what == "tool items" ? 52 + rng.Next(9) : 60 + rng.Next(141));
                 Assert.Throws<InvalidProtocolBufferException>(() => Proto.ChatRequest.Parser.ParseFrom(request.ToByteArray())); // harness check
-                var problem = await UndecodableAfterInFlightAsync(gateway, "openai", (stream, _) => stream.SendAsync(request), [StatusCode.InvalidArgument]);
+                var problem = await UndecodableAfterInFlightAsync(gateway, "openai", stream => stream.SendAsync(request), [StatusCode.InvalidArgument]);
                 if (problem is not null) failures.Add($"seed {seed}, {description}: {problem}");
             }
+            if (await ControlOnNewStreamAsync(gateway, "openai") is { } sick) failures.Add($"seed {seed}, afterwards: {sick}");
             Report(failures, $"seed {seed}");
         });
 
@@ -144,8 +145,12 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
     private sealed class MutantRun(TestGateway gateway, string? service, int seed, List<string> failures, ITestOutputHelper output)
     {
         private const int MaxDeaths = 20;
+        private const int MaxHangs = 1;
+        /// <summary>A mutant alone on a new stream gets this long (a hang there is already known from the batch).</summary>
+        private static readonly TimeSpan AloneLimit = TimeSpan.FromSeconds(5);
         private readonly Dictionary<int, int> _codes = [];
         private int _deaths;
+        private int _hangs;
 
         public string CodeHistogram() => string.Join(", ", _codes.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}×{kv.Value}"));
 
@@ -195,15 +200,19 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
                         batch.Add(mutator.Control(index, $"s{seed}-good-{controls++}"));
 
                     var outcome = await SendBatchAsync(stream, batch);
-                    if (outcome == BatchOutcome.Hung) return undecodable;
-                    if (outcome == BatchOutcome.Died)
+                    if (outcome == BatchOutcome.Hung && ++_hangs > MaxHangs)
                     {
-                        stream.Dispose();
-                        if (++_deaths > MaxDeaths)
-                        {
-                            failures.Add($"seed {seed}: the stream died more than {MaxDeaths} times; stopped at mutant #{index}");
-                            return undecodable;
-                        }
+                        failures.Add($"seed {seed}: hung more than {MaxHangs} time(s); stopped at mutant #{index}");
+                        return undecodable;
+                    }
+                    if (outcome == BatchOutcome.Died && ++_deaths > MaxDeaths)
+                    {
+                        failures.Add($"seed {seed}: the stream died more than {MaxDeaths} times; stopped at mutant #{index}");
+                        return undecodable;
+                    }
+                    if (outcome != BatchOutcome.Ok)
+                    {
+                        stream.Dispose(); // cancels the call
                         stream = Open();
                     }
                 }
@@ -260,14 +269,14 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
             }
 
             bool AllArrived() => expected.All(kv => stream.Terminals(kv.Key).Count - baseline[kv.Key] >= kv.Value.Count);
-            bool arrived;
+            bool arrived, hung = false;
             try { arrived = await stream.WaitUntilAsync(AllArrived); }
             catch (TimeoutException)
             {
+                (arrived, hung) = (false, true);
                 var missing = expected.Where(kv => stream.Terminals(kv.Key).Count - baseline[kv.Key] < kv.Value.Count).SelectMany(kv => kv.Value);
-                failures.Add($"seed {seed}: no terminal within {TaskTimeoutExtensions.Limit.TotalSeconds} s (hung) for: " +
+                failures.Add($"seed {seed}: the stream is open but no terminal came within {TaskTimeoutExtensions.Limit.TotalSeconds} s (hung) for: " +
                     string.Join(" | ", missing.Take(5).Select(m => m.Describe())));
-                return BatchOutcome.Hung;
             }
 
             // Every terminal that came: the right number per id, allowed codes, consistent fields.
@@ -291,13 +300,16 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
                 }
             }
             if (arrived) return BatchOutcome.Ok;
+            if (hung) return BatchOutcome.Hung;
 
             // The stream died: judge it, then find the mutant that kills a stream on its own.
             var suspects = expected.Where(kv => stream.Terminals(kv.Key).Count - baseline[kv.Key] < kv.Value.Count).SelectMany(kv => kv.Value).ToList();
             var culprits = new List<string>();
             foreach (var suspect in suspects.Where(s => !s.IsControl))
             {
-                if (await AloneAsync(suspect) is { } alone) culprits.Add($"{suspect.Describe()} → {alone}");
+                var alone = await AloneAsync(suspect);
+                if (alone is not null) culprits.Add($"{suspect.Describe()} → {alone}");
+                if (alone == "hung") break; // bounded: one slow isolation per death
             }
             failures.Add($"seed {seed}: the stream died with {stream.Describe()} while {suspects.Count} request(s) had no terminal; " +
                 (culprits.Count > 0 ? "alone on a new stream: " + string.Join(" || ", culprits)
@@ -324,17 +336,17 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
             {
                 stream.SentIds.Add(m.Id);
                 await stream.Call.RequestStream.WriteAsync(m.Request).DefaultTimeout();
-                if (!await stream.WaitUntilAsync(() => stream.Terminals(m.Id).Count > 0))
+                if (!await stream.WaitUntilAsync(() => stream.Terminals(m.Id).Count > 0, AloneLimit))
                     return $"killed the stream: {stream.Describe()}";
                 var t = stream.Terminals(m.Id)[0];
                 if (!m.Allowed.Contains(t.Code)) return $"got {t.Describe()}";
                 var control = gateway.NewChat(m.Provider, "control", "alone-control");
                 if (service is null) control.ProviderName = m.Provider;
                 await stream.Call.RequestStream.WriteAsync(control).DefaultTimeout();
-                if (!await stream.WaitUntilAsync(() => stream.Terminals("alone-control").Count > 0))
+                if (!await stream.WaitUntilAsync(() => stream.Terminals("alone-control").Count > 0, AloneLimit))
                     return $"the stream died after its terminal ({t.Describe()}): {stream.Describe()}";
                 await stream.Call.RequestStream.CompleteAsync().DefaultTimeout();
-                await stream.WaitUntilAsync(() => false);
+                await stream.WaitUntilAsync(() => false, AloneLimit);
                 return stream.EndStatus?.StatusCode == StatusCode.OK ? null : $"after half-close: {stream.Describe()}";
             }
             catch (TimeoutException) { return "hung"; }
@@ -356,7 +368,7 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
     /// call must end with one of <paramref name="statuses"/>, after the slow request got exactly one terminal (200 or
     /// 499). Returns null when so, else what happened.
     /// </summary>
-    private static async Task<string?> UndecodableAfterInFlightAsync(TestGateway gateway, string? service, Func<ChatStream, FuzzStream, Task> sendBad, StatusCode[] statuses)
+    private static async Task<string?> UndecodableAfterInFlightAsync(TestGateway gateway, string? service, Func<ChatStream, Task> sendBad, StatusCode[] statuses)
     {
         var provider = service ?? "openai";
         gateway.Fake(provider).On(SlowPrompt, SlowScript);
@@ -370,7 +382,7 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
             await chat.SendAsync(slow);
             if (!await stream.WaitUntilAsync(() => stream.All.Any(r => r.ClientRequestId == "in-flight")))
                 return $"the call ended before the in-flight request answered: {stream.Describe()}";
-            try { await sendBad(chat, stream); }
+            try { await sendBad(chat); }
             catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException) { }
             await stream.WaitUntilAsync(() => false);
         }
@@ -637,12 +649,17 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
     /// Runs <paramref name="body"/> against a fresh gateway. Unlike <c>await using</c>, a failure of the body is
     /// not hidden by the gateway's own check on dispose (unexpected error logs): both are reported.
     /// </summary>
-    private static async Task WithGatewayAsync(Func<TestGateway, Task> body)
+    private async Task WithGatewayAsync(Func<TestGateway, Task> body)
     {
         var gateway = await TestGateway.StartAsync();
         ExceptionDispatchInfo? failure = null;
         try { await body(gateway); }
         catch (Exception ex) { failure = ExceptionDispatchInfo.Capture(ex); }
+        // The distinct server errors (first line, ids blanked), for whoever fixes them.
+        foreach (var error in gateway.Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error)
+                     .Select(e => System.Text.RegularExpressions.Regex.Replace(e.Category + ": " + e.Message.Split('\n')[0], "[0-9]{6,}", "N"))
+                     .GroupBy(line => line).Select(g => $"{g.Count()}× {g.Key}"))
+            output.WriteLine("server error log: " + error);
         try { await gateway.DisposeAsync(); }
         catch (Exception ex) when (failure is not null)
         {
@@ -689,9 +706,10 @@ internal sealed class FuzzStream : IDisposable
         : $"status {EndStatus?.StatusCode} \"{EndStatus?.Detail}\" (MoveNext returned false)";
 
     /// <summary>Waits until <paramref name="done"/> holds (true) or the call ended (false); throws <see cref="TimeoutException"/> past the default limit.</summary>
-    public async Task<bool> WaitUntilAsync(Func<bool> done)
+    public async Task<bool> WaitUntilAsync(Func<bool> done, TimeSpan? limit = null)
     {
         var deadline = Stopwatch.StartNew();
+        var max = limit ?? TaskTimeoutExtensions.Limit;
         while (true)
         {
             Task changed;
@@ -701,7 +719,7 @@ internal sealed class FuzzStream : IDisposable
                 if (Ended) return false;
                 changed = _changed.Task;
             }
-            var left = TaskTimeoutExtensions.Limit - deadline.Elapsed;
+            var left = max - deadline.Elapsed;
             if (left <= TimeSpan.Zero) throw new TimeoutException();
             await changed.WaitAsync(left);
         }

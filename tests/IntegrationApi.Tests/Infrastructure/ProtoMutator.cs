@@ -181,6 +181,7 @@ public sealed class ProtoMutator(Random rng, Func<string, string, string, Proto.
                 fields[secretKey] = value;
                 m.Notes.Add($"credential.value[\"{secretKey}\"] = {what}");
                 m.Extra.Add(401); // the provider rejects what it got as a key
+                if (value.KindCase == Value.KindOneofCase.StringValue && value.StringValue.Length > 10_000) m.Extra.Add(413); // a 100 kB header
                 return true;
             }
             case 3:
