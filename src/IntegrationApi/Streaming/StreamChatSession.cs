@@ -111,7 +111,7 @@ internal sealed partial class StreamChatSession
         {
             // Drained, or the client went away: either way nothing more is read.
         }
-        catch (Exception ex) when (ex is IOException and not Google.Protobuf.InvalidProtocolBufferException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
             _abort.Cancel();    // the connection went away before the call's token said so
         }
@@ -119,7 +119,10 @@ internal sealed partial class StreamChatSession
         {
             // The next message could not be read (bad length prefix, undecodable bytes, too large): nothing after it
             // can be trusted, so reading stops; but the requests already accepted run to their terminals, as on a
-            // half-close, and only then does the call end with a status that says what was wrong.
+            // half-close, and only then does the call end with a status that says what was wrong. grpc-dotnet reports
+            // these as IOException (protobuf's decode error is one too), so an IOException is not taken to mean the
+            // client left: if it did, the call's token (RequestAborted) cancels every request anyway, and a write to
+            // the gone client fails and does the same.
             readFailure = UnreadableMessage(ex);
             Log.Unreadable(_logger, readFailure.StatusCode, _active.Count, ex);
         }
@@ -141,6 +144,7 @@ internal sealed partial class StreamChatSession
         RpcException { StatusCode: StatusCode.ResourceExhausted } tooLarge => tooLarge,
         RpcException rpc => new RpcException(new Status(StatusCode.InvalidArgument, $"a request message could not be read: {rpc.Status.Detail}")),
         Google.Protobuf.InvalidProtocolBufferException => new RpcException(new Status(StatusCode.InvalidArgument, "a request message could not be decoded as a ChatRequest (malformed protobuf)")),
+        IOException or InvalidDataException => new RpcException(new Status(StatusCode.InvalidArgument, $"a request message could not be read: {ex.Message}")),
         _ => new RpcException(new Status(StatusCode.InvalidArgument, $"a request message could not be decoded ({ex.GetType().Name})")),
     };
 
