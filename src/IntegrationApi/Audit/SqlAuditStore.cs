@@ -204,9 +204,17 @@ internal sealed class SqlAuditStore : IAuditStore
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = _dialect.Connect();
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (_dialect.OnOpen is { } pragma) await ExecuteAsync(connection, pragma, null, cancellationToken).ConfigureAwait(false);
-        return connection;
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (_dialect.OnOpen is { } pragma) await ExecuteAsync(connection, pragma, null, cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
