@@ -39,10 +39,17 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
                 return new() { Code = 400, Error = Error(400, $"criteria logic \"{c.Logic}\" is not supported (=)") };
             filters[field] = c.Value;
         }
-        var page = (int)Math.Max(1, request.Paginate?.Page ?? 1);
+        // Any uint page is valid: the offset is computed in long (at most (2^32 - 2) * 100, no wrap), and a page past
+        // the data is empty with the true total.
+        var page = Math.Max(1u, request.Paginate?.Page ?? 1u);
         var size = (int)Math.Clamp(request.Paginate?.PageSize is > 0 and var s ? s : DefaultPageSize, 1, MaxPageSize);
-        var (records, total) = await store.QueryAsync(new AuditQuery(principal.OrganizationId, principal.ProjectId, filters, (page - 1) * size, size), context.CancellationToken).ConfigureAwait(false);
-        var response = new Proto.GetAllAuditLogResponse { Code = 200, Success = true, Paginated = new Paginated { CurrentPage = (uint)page, TotalItem = (uint)total } };
+        var skip = (page - 1L) * size;
+        var (records, total) = await store.QueryAsync(new AuditQuery(principal.OrganizationId, principal.ProjectId, filters, skip, size), context.CancellationToken).ConfigureAwait(false);
+        var response = new Proto.GetAllAuditLogResponse
+        {
+            Code = 200, Success = true,
+            Paginated = new Paginated { CurrentPage = page, TotalItem = (uint)Math.Min(total, uint.MaxValue) },
+        };
         response.Data.AddRange(records.Select(ToAuditLog));
         return response;
     }

@@ -29,4 +29,4 @@ public interface IAuditStore
 public enum AuditField { Provider, Model, Status, Code, FinishReason, CredentialId }
 
 /// <summary>A page of one project's records with equality filters.</summary>
-public sealed record AuditQuery(ulong OrganizationId, ulong ProjectId, IReadOnlyDictionary<AuditField, string> Filters, int Skip, int Take);
+public sealed record AuditQuery(ulong OrganizationId, ulong ProjectId, IReadOnlyDictionary<AuditField, string> Filters, long Skip, int Take);

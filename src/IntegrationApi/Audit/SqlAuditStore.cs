@@ -134,7 +134,7 @@ internal sealed class SqlAuditStore : IAuditStore
         }
         await using var count = Command(connection, null, $"SELECT COUNT(*) FROM audit_records {where}", [.. parameters]);
         var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-        if (query.Take <= 0) return ([], total);
+        if (query.Take <= 0 || query.Skip >= total) return ([], total);
         parameters.Add(("@take", query.Take));
         parameters.Add(("@skip", query.Skip));
         await using var select = Command(connection, null, $"{SelectColumns} {where} ORDER BY request_id DESC LIMIT @take OFFSET @skip", [.. parameters]);

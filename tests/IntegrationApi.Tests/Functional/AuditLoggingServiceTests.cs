@@ -60,6 +60,30 @@ public sealed class AuditLoggingServiceTests
     }
 
     [Theory, MemberData(nameof(Stores))]
+    public async Task GetAllAuditLog_PageFarBeyondTheData_EmptyWithTheTotal_NeverWrapsAround(string store)
+    {
+        await using var gateway = await TestGateway.StartAsync(AuditStores.Settings(store)).DefaultTimeout();
+        using var written = new CounterWatch(gateway, "integration_api.audit.written");
+        for (var i = 0; i < 3; i++) Assert.True((await gateway.ChatAsync("openai", gateway.NewChat("openai", $"p{i}")).DefaultTimeout()).Success);
+        await written.WhenAtLeast(3).DefaultTimeout();
+        var client = new Proto.AuditLoggingService.AuditLoggingServiceClient(gateway.Channel);
+        async Task<Proto.GetAllAuditLogResponse> PageAsync(uint page, uint size) =>
+            await client.GetAllAuditLogAsync(new Proto.GetAllAuditLogRequest { Paginate = new Paginate { Page = page, PageSize = size } }, TestGateway.AuthHeaders()).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal(2, (await PageAsync(1, 2)).Data.Count);
+        Assert.Single((await PageAsync(2, 2)).Data);
+        // In int arithmetic these pages wrapped to a negative offset and answered with the first page.
+        foreach (var page in new[] { 4u, 21_474_837u, (uint)int.MaxValue, 1u << 31, (1u << 31) + 1, uint.MaxValue - 1, uint.MaxValue })
+        foreach (var size in new[] { 0u, 1u, 2u, 100u, 1000u })
+        {
+            var answer = await PageAsync(page, size);
+            Assert.True(answer.Success, $"page {page} size {size}: {answer.Error}");
+            Assert.Empty(answer.Data);
+            Assert.Equal((page, 3u), (answer.Paginated.CurrentPage, answer.Paginated.TotalItem));
+        }
+    }
+
+    [Theory, MemberData(nameof(Stores))]
     public async Task Payloads_KeptOnlyWhenAsked_CredentialRedacted(string store)
     {
         var settings = AuditStores.Settings(store);
