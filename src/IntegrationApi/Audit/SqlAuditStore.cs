@@ -147,24 +147,28 @@ internal sealed class SqlAuditStore : IAuditStore
         return await GetAsync(connection, null, organizationId, projectId, requestId, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<AuditRecord?> MergeMetadataAsync(ulong organizationId, ulong projectId, ulong requestId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    public async Task<(MetadataMerge Outcome, AuditRecord? Record)> MergeMetadataAsync(ulong organizationId, ulong projectId, ulong requestId,
+        IReadOnlyDictionary<string, string> metadata, int maxKeys, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        // SQLite's transaction is BEGIN IMMEDIATE and PostgreSQL's read locks the row: two merges never lose each other's keys.
         await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var record = await GetAsync(connection, tx, organizationId, projectId, requestId, cancellationToken).ConfigureAwait(false);
-        if (record is null) return null;
+        var record = await GetAsync(connection, tx, organizationId, projectId, requestId, cancellationToken, _dialect.IsPostgres ? " FOR UPDATE" : "").ConfigureAwait(false);
+        if (record is null) return (MetadataMerge.NotFound, null);
         var merged = new Dictionary<string, string>(record.Metadata);
         foreach (var (k, v) in metadata) merged[k] = v;
+        if (merged.Count > maxKeys) return (MetadataMerge.TooManyKeys, record);
         await using var update = Command(connection, tx, "UPDATE audit_records SET metadata = @meta WHERE request_id = @id",
             ("@meta", JsonSerializer.Serialize(merged)), ("@id", (long)requestId));
         await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return record with { Metadata = merged };
+        return (MetadataMerge.Merged, record with { Metadata = merged });
     }
 
-    private static async Task<AuditRecord?> GetAsync(DbConnection connection, DbTransaction? tx, ulong organizationId, ulong projectId, ulong requestId, CancellationToken cancellationToken)
+    private static async Task<AuditRecord?> GetAsync(DbConnection connection, DbTransaction? tx, ulong organizationId, ulong projectId, ulong requestId,
+        CancellationToken cancellationToken, string lockClause = "")
     {
-        await using var select = Command(connection, tx, $"{SelectColumns} WHERE request_id = @id AND organization_id = @org AND project_id = @project",
+        await using var select = Command(connection, tx, $"{SelectColumns} WHERE request_id = @id AND organization_id = @org AND project_id = @project{lockClause}",
             ("@id", (long)requestId), ("@org", (long)organizationId), ("@project", (long)projectId));
         return (await ReadAsync(select, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
     }
