@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -16,6 +17,11 @@ namespace IntegrationApi.Api;
 internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.AuditLoggingService.AuditLoggingServiceBase
 {
     private const int DefaultPageSize = 20, MaxPageSize = 100;
+    private const int MaxMetadataKeysPerCall = 64, MaxMetadataKeyLength = 128, MaxMetadataValueLength = 4096, MaxMetadataKeysPerRecord = 256;
+
+    /// <summary>The keys the service writes itself (AuditTrail's enrichment); a caller may not overwrite them, in any case.</summary>
+    private static readonly string[] ReservedMetadataKeyNames = ["provider_name", "model_name", "model_id", "source", "env", "region"];
+    private static readonly FrozenSet<string> ReservedMetadataKeys = ReservedMetadataKeyNames.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private static readonly Dictionary<string, AuditField> Fields = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -39,10 +45,17 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
                 return new() { Code = 400, Error = Error(400, $"criteria logic \"{c.Logic}\" is not supported (=)") };
             filters[field] = c.Value;
         }
-        var page = (int)Math.Max(1, request.Paginate?.Page ?? 1);
+        // Any uint page is valid: the offset is computed in long (at most (2^32 - 2) * 100, no wrap), and a page past
+        // the data is empty with the true total.
+        var page = Math.Max(1u, request.Paginate?.Page ?? 1u);
         var size = (int)Math.Clamp(request.Paginate?.PageSize is > 0 and var s ? s : DefaultPageSize, 1, MaxPageSize);
-        var (records, total) = await store.QueryAsync(new AuditQuery(principal.OrganizationId, principal.ProjectId, filters, (page - 1) * size, size), context.CancellationToken).ConfigureAwait(false);
-        var response = new Proto.GetAllAuditLogResponse { Code = 200, Success = true, Paginated = new Paginated { CurrentPage = (uint)page, TotalItem = (uint)total } };
+        var skip = (page - 1L) * size;
+        var (records, total) = await store.QueryAsync(new AuditQuery(principal.OrganizationId, principal.ProjectId, filters, skip, size), context.CancellationToken).ConfigureAwait(false);
+        var response = new Proto.GetAllAuditLogResponse
+        {
+            Code = 200, Success = true,
+            Paginated = new Paginated { CurrentPage = page, TotalItem = (uint)Math.Min(total, uint.MaxValue) },
+        };
         response.Data.AddRange(records.Select(ToAuditLog));
         return response;
     }
@@ -59,12 +72,30 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
     public override async Task<Proto.CreateMetadataResponse> CreateMetadata(Proto.CreateMetadataRequest request, ServerCallContext context)
     {
         var principal = AuthInterceptor.PrincipalOf(context);
-        if (request.AdditionalData.Count == 0) return new() { Code = 400, Error = Error(400, "additionalData is empty") };
-        var record = await store.MergeMetadataAsync(principal.OrganizationId, principal.ProjectId, request.Id,
-            request.AdditionalData.ToDictionary(kv => kv.Key, kv => kv.Value), context.CancellationToken).ConfigureAwait(false);
-        return record is null
-            ? new() { Code = 404, Error = Error(404, $"no audit record {request.Id} in this project") }
-            : new() { Code = 200, Success = true, Data = ToAuditLog(record) };
+        if (MetadataProblem(request.AdditionalData) is { } problem) return new() { Code = 400, Error = Error(400, problem) };
+        var (outcome, record) = await store.MergeMetadataAsync(principal.OrganizationId, principal.ProjectId, request.Id,
+            request.AdditionalData.ToDictionary(kv => kv.Key, kv => kv.Value), MaxMetadataKeysPerRecord, context.CancellationToken).ConfigureAwait(false);
+        return outcome switch
+        {
+            MetadataMerge.Merged => new() { Code = 200, Success = true, Data = ToAuditLog(record!) },
+            MetadataMerge.TooManyKeys => new() { Code = 400, Error = Error(400, $"audit record {request.Id} would hold more than {MaxMetadataKeysPerRecord} metadata keys") },
+            _ => new() { Code = 404, Error = Error(404, $"no audit record {request.Id} in this project") },
+        };
+    }
+
+    /// <summary>What is wrong with caller metadata, or null: reserved keys are the service's own, and every size is bounded.</summary>
+    private static string? MetadataProblem(IDictionary<string, string> metadata)
+    {
+        if (metadata.Count == 0) return "additionalData is empty";
+        if (metadata.Count > MaxMetadataKeysPerCall) return $"additionalData has {metadata.Count} keys; at most {MaxMetadataKeysPerCall} per call";
+        foreach (var (key, value) in metadata)
+        {
+            if (key.Length == 0) return "additionalData has an empty key";
+            if (key.Length > MaxMetadataKeyLength) return $"additionalData key \"{key[..32]}…\" is {key.Length} characters long; at most {MaxMetadataKeyLength}";
+            if (ReservedMetadataKeys.Contains(key)) return $"additionalData key \"{key}\" is reserved: the service writes it ({string.Join(", ", ReservedMetadataKeyNames)})";
+            if (value.Length > MaxMetadataValueLength) return $"the value of additionalData key \"{key}\" is {value.Length} characters long; at most {MaxMetadataValueLength}";
+        }
+        return null;
     }
 
     private static Proto.AuditLog ToAuditLog(AuditRecord r)

@@ -35,4 +35,23 @@ public sealed class AuditOptions
 
     /// <summary>Longest wait between retries while the store is failing.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The local SQLite file that keeps the records the store cannot take (an outage, or shutdown while it is down) until
+    /// it can; relative paths are under the content root. Empty: next to <see cref="SqlitePath"/>, named
+    /// <c>&lt;name&gt;-spool.db</c> (<c>data/audit-spool.db</c> by default), so two instances with their own audit files
+    /// never share a spool.
+    /// </summary>
+    public string SpoolPath { get; set; } = "";
+
+    /// <summary>How long a batch the store refuses is retried in memory before it goes to the spool (shutdown spools at once).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")] public TimeSpan SpoolAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The spool file: <see cref="SpoolPath"/>, or the default next to <see cref="SqlitePath"/>, rooted at <paramref name="contentRoot"/>.</summary>
+    public string ResolveSpoolPath(string contentRoot)
+    {
+        var path = SpoolPath.Length > 0 ? SpoolPath
+            : Path.Combine(Path.GetDirectoryName(SqlitePath) ?? "", Path.GetFileNameWithoutExtension(SqlitePath) + "-spool" + Path.GetExtension(SqlitePath));
+        return Path.IsPathRooted(path) ? path : Path.Combine(contentRoot, path);
+    }
 }

@@ -4,26 +4,45 @@ using Microsoft.Extensions.Options;
 namespace IntegrationApi.Audit;
 
 /// <summary>
-/// Writes audit records off the hot path: requests enqueue into a bounded buffer; one loop writes them in
-/// batches, retrying with backoff while the store fails (the service keeps serving). Shutdown drains the
-/// buffer. A record that does not fit the buffer is dropped, counted in a metric and logged, never silently.
+/// Writes audit records off the hot path: requests enqueue into a bounded buffer; one loop writes them in batches.
+/// A batch the store refuses is retried for a while, then kept in a local spool until the store takes writes again,
+/// so nothing is lost across an outage and a restart. A record lost all the same (buffer full, or the spool failing
+/// too) is counted in a metric and logged, never silently.
 /// </summary>
+/// <remarks>
+/// <code>
+///   Enqueue ─► buffer ─► batch ─► store ──ok──► spooled records due? ─► store, then removed from the spool
+///                                   │
+///                     refused: after Audit:SpoolAfter; at once while known down; after 3 quick tries at shutdown
+///                                   ▼
+///                                 spool (SQLite file) ──fails too──► dropped: metric + Error log
+/// </code>
+/// 1. Start: migrate the store, then deliver what an earlier run left in the spool (before the server listens).
+/// 2. Loop: gather a batch, write it (<see cref="AuditDelivery.Write"/>); with the buffer empty and records spooled,
+///    try the spool whenever its retry is due, so a store that came back is caught up without new traffic.
+/// 3. Shutdown: the buffer is completed and written (or spooled), then one last try to deliver the spool.
+/// </remarks>
 public sealed partial class AuditWriter : BackgroundService
 {
-    private readonly IAuditStore _store;
     private readonly AuditOptions _options;
+    private readonly IAuditStore _store;
     private readonly Metrics.GatewayMetrics _metrics;
     private readonly ILogger<AuditWriter> _logger;
+    private readonly TimeProvider _time;
     private readonly Channel<AuditRecord> _buffer;
+    private readonly AuditDelivery _delivery;
 
-    public AuditWriter(IAuditStore store, IOptions<AuditOptions> options, Metrics.GatewayMetrics metrics, ILogger<AuditWriter> logger)
+    public AuditWriter(IAuditStore store, IOptions<AuditOptions> options, Metrics.GatewayMetrics metrics, IHostEnvironment environment,
+        TimeProvider time, ILogger<AuditWriter> logger)
     {
-        (_store, _options, _metrics, _logger) = (store, options.Value, metrics, logger);
+        (_store, _options, _metrics, _time, _logger) = (store, options.Value, metrics, time, logger);
         _buffer = Channel.CreateBounded<AuditRecord>(new BoundedChannelOptions(_options.BufferCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: the caller counts the drop
         });
+        var spool = new AuditSpool(_options.ResolveSpoolPath(environment.ContentRootPath));
+        _delivery = new AuditDelivery(store, spool, _options, metrics, time, logger);
     }
 
     /// <summary>Queues one record; never blocks the request.</summary>
@@ -37,13 +56,17 @@ public sealed partial class AuditWriter : BackgroundService
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_options.Enabled) await _store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        if (_options.Enabled)
+        {
+            await _store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            _delivery.DeliverLeftovers();
+        }
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public override Task StopAsync(CancellationToken cancellationToken)
     {
-        _buffer.Writer.TryComplete(); // what is queued is still written
+        _buffer.Writer.TryComplete(); // what is queued is still written (or spooled)
         return base.StopAsync(cancellationToken);
     }
 
@@ -52,48 +75,52 @@ public sealed partial class AuditWriter : BackgroundService
     /// async API is synchronous and a commit waits for fsync), and on a one-core machine a pool thread stuck there
     /// stalls every request queued behind it.
     /// </summary>
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => BackgroundThread.Run("Audit writer", () => WriteLoop(stoppingToken));
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        _options.Enabled ? BackgroundThread.Run("Audit writer", () => WriteLoop(stoppingToken)) : Task.CompletedTask;
 
     private void WriteLoop(CancellationToken stoppingToken)
     {
         var batch = new List<AuditRecord>(_options.BatchSize);
         var reader = _buffer.Reader;
-        while (Wait(reader.WaitToReadAsync(CancellationToken.None)))
+        Func<bool> fullBatchWaiting = () => reader.Count >= _options.BatchSize;
+        while (true)
         {
+            // Nothing new but records spooled: deliver them when due, else wait for new records until they are.
+            if (reader.Count == 0 && !stoppingToken.IsCancellationRequested && _delivery.SpoolDueIn is { } dueIn)
+            {
+                if (dueIn <= TimeSpan.Zero)
+                {
+                    _delivery.DeliverSpool(fullBatchWaiting); // empties the spool, fails (a new due time) or yields to new records
+                    continue;
+                }
+                if (!WaitForRecords(reader, dueIn)) continue;
+            }
+            if (!Wait(reader.WaitToReadAsync(CancellationToken.None))) break;
             // Let a batch gather; shutdown (the token) cuts the wait short.
             if (_options.FlushInterval > TimeSpan.Zero && reader.Count < _options.BatchSize && !stoppingToken.IsCancellationRequested)
                 stoppingToken.WaitHandle.WaitOne(_options.FlushInterval);
             while (batch.Count < _options.BatchSize && reader.TryRead(out var record)) batch.Add(record);
-            if (!WriteWithRetry(batch, stoppingToken))
-            {
-                _metrics.AuditDropped(batch.Count);
-                Log.LostAtShutdown(_logger, batch.Count);
-            }
+            _delivery.Write(batch, stoppingToken, fullBatchWaiting);
             batch.Clear();
         }
+        // Shutting down with records spooled: one last try, so that a store that came back is caught up now.
+        if (_delivery.SpoolDueIn is not null) _delivery.DeliverSpool(static () => false);
     }
 
     private static bool Wait(ValueTask<bool> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
 
-    /// <summary>Writes one batch, retrying with backoff; gives up only when the host stops waiting.</summary>
-    private bool WriteWithRetry(List<AuditRecord> batch, CancellationToken stoppingToken)
+    /// <summary>Waits up to <paramref name="timeout"/> for records (or the end of the buffer); false when the time ran out first.</summary>
+    private bool WaitForRecords(ChannelReader<AuditRecord> reader, TimeSpan timeout)
     {
-        var delay = TimeSpan.FromMilliseconds(100);
-        for (var attempt = 1; ; attempt++)
+        using var timer = new CancellationTokenSource(timeout, _time);
+        try
         {
-            try
-            {
-                _store.WriteAsync(batch, CancellationToken.None).GetAwaiter().GetResult();
-                _metrics.AuditWritten(batch.Count);
-                if (attempt > 1) Log.Recovered(_logger, attempt);
-                return true;
-            }
-            catch (Exception ex)
-            {
-                Log.WriteFailed(_logger, batch.Count, attempt, ex);
-                if (stoppingToken.WaitHandle.WaitOne(delay) && attempt > 3) return false; // stopping: a few more tries, then give up
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
-            }
+            Wait(reader.WaitToReadAsync(timer.Token));
+            return true;
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
@@ -101,14 +128,5 @@ public sealed partial class AuditWriter : BackgroundService
     {
         [LoggerMessage(30, LogLevel.Warning, "Audit buffer full ({Capacity}): record of request {RequestId} dropped")]
         public static partial void Dropped(ILogger logger, ulong requestId, int capacity);
-
-        [LoggerMessage(31, LogLevel.Warning, "Writing {Count} audit records failed (attempt {Attempt}); retrying")]
-        public static partial void WriteFailed(ILogger logger, int count, int attempt, Exception exception);
-
-        [LoggerMessage(32, LogLevel.Information, "Audit store writable again after {Attempts} attempts")]
-        public static partial void Recovered(ILogger logger, int attempts);
-
-        [LoggerMessage(33, LogLevel.Error, "Shutting down with the audit store failing: {Count} records lost")]
-        public static partial void LostAtShutdown(ILogger logger, int count);
     }
 }

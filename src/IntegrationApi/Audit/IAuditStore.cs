@@ -21,12 +21,19 @@ public interface IAuditStore
     /// <summary>One record of a project, or null.</summary>
     Task<AuditRecord?> GetAsync(ulong organizationId, ulong projectId, ulong requestId, CancellationToken cancellationToken);
 
-    /// <summary>Adds or replaces metadata keys of one record of a project; the record after, or null when there is none.</summary>
-    Task<AuditRecord?> MergeMetadataAsync(ulong organizationId, ulong projectId, ulong requestId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken);
+    /// <summary>
+    /// Adds or replaces metadata keys of one record of a project, unless the record would then hold more than
+    /// <paramref name="maxKeys"/> keys (checked and written in one transaction); the outcome and the record after.
+    /// </summary>
+    Task<(MetadataMerge Outcome, AuditRecord? Record)> MergeMetadataAsync(ulong organizationId, ulong projectId, ulong requestId,
+        IReadOnlyDictionary<string, string> metadata, int maxKeys, CancellationToken cancellationToken);
 }
+
+/// <summary>What <see cref="IAuditStore.MergeMetadataAsync"/> did.</summary>
+public enum MetadataMerge { Merged, NotFound, TooManyKeys }
 
 /// <summary>The fields a caller may filter audit records on (never raw SQL from the caller).</summary>
 public enum AuditField { Provider, Model, Status, Code, FinishReason, CredentialId }
 
 /// <summary>A page of one project's records with equality filters.</summary>
-public sealed record AuditQuery(ulong OrganizationId, ulong ProjectId, IReadOnlyDictionary<AuditField, string> Filters, int Skip, int Take);
+public sealed record AuditQuery(ulong OrganizationId, ulong ProjectId, IReadOnlyDictionary<AuditField, string> Filters, long Skip, int Take);

@@ -134,7 +134,7 @@ internal sealed class SqlAuditStore : IAuditStore
         }
         await using var count = Command(connection, null, $"SELECT COUNT(*) FROM audit_records {where}", [.. parameters]);
         var total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-        if (query.Take <= 0) return ([], total);
+        if (query.Take <= 0 || query.Skip >= total) return ([], total);
         parameters.Add(("@take", query.Take));
         parameters.Add(("@skip", query.Skip));
         await using var select = Command(connection, null, $"{SelectColumns} {where} ORDER BY request_id DESC LIMIT @take OFFSET @skip", [.. parameters]);
@@ -147,24 +147,28 @@ internal sealed class SqlAuditStore : IAuditStore
         return await GetAsync(connection, null, organizationId, projectId, requestId, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<AuditRecord?> MergeMetadataAsync(ulong organizationId, ulong projectId, ulong requestId, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+    public async Task<(MetadataMerge Outcome, AuditRecord? Record)> MergeMetadataAsync(ulong organizationId, ulong projectId, ulong requestId,
+        IReadOnlyDictionary<string, string> metadata, int maxKeys, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        // SQLite's transaction is BEGIN IMMEDIATE and PostgreSQL's read locks the row: two merges never lose each other's keys.
         await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var record = await GetAsync(connection, tx, organizationId, projectId, requestId, cancellationToken).ConfigureAwait(false);
-        if (record is null) return null;
+        var record = await GetAsync(connection, tx, organizationId, projectId, requestId, cancellationToken, _dialect.IsPostgres ? " FOR UPDATE" : "").ConfigureAwait(false);
+        if (record is null) return (MetadataMerge.NotFound, null);
         var merged = new Dictionary<string, string>(record.Metadata);
         foreach (var (k, v) in metadata) merged[k] = v;
+        if (merged.Count > maxKeys) return (MetadataMerge.TooManyKeys, record);
         await using var update = Command(connection, tx, "UPDATE audit_records SET metadata = @meta WHERE request_id = @id",
             ("@meta", JsonSerializer.Serialize(merged)), ("@id", (long)requestId));
         await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return record with { Metadata = merged };
+        return (MetadataMerge.Merged, record with { Metadata = merged });
     }
 
-    private static async Task<AuditRecord?> GetAsync(DbConnection connection, DbTransaction? tx, ulong organizationId, ulong projectId, ulong requestId, CancellationToken cancellationToken)
+    private static async Task<AuditRecord?> GetAsync(DbConnection connection, DbTransaction? tx, ulong organizationId, ulong projectId, ulong requestId,
+        CancellationToken cancellationToken, string lockClause = "")
     {
-        await using var select = Command(connection, tx, $"{SelectColumns} WHERE request_id = @id AND organization_id = @org AND project_id = @project",
+        await using var select = Command(connection, tx, $"{SelectColumns} WHERE request_id = @id AND organization_id = @org AND project_id = @project{lockClause}",
             ("@id", (long)requestId), ("@org", (long)organizationId), ("@project", (long)projectId));
         return (await ReadAsync(select, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
     }
@@ -204,9 +208,17 @@ internal sealed class SqlAuditStore : IAuditStore
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = _dialect.Connect();
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (_dialect.OnOpen is { } pragma) await ExecuteAsync(connection, pragma, null, cancellationToken).ConfigureAwait(false);
-        return connection;
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (_dialect.OnOpen is { } pragma) await ExecuteAsync(connection, pragma, null, cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)

@@ -26,6 +26,8 @@ public sealed class GatewayMetrics
     private readonly UpDownCounter<long> _queued;
     private readonly Counter<long> _auditWritten;
     private readonly Counter<long> _auditDropped;
+    private readonly Counter<long> _auditSpooled;
+    private readonly Counter<long> _auditRedelivered;
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -43,7 +45,9 @@ public sealed class GatewayMetrics
         _cancels = meter.CreateCounter<long>("integration_api.cancels", description: "Requests cancelled, by reason");
         _queued = meter.CreateUpDownCounter<long>("integration_api.queue.depth", description: "Requests waiting for a slot on their stream");
         _auditWritten = meter.CreateCounter<long>("integration_api.audit.written", description: "Audit records stored");
-        _auditDropped = meter.CreateCounter<long>("integration_api.audit.dropped", description: "Audit records lost (buffer full, or the store failing at shutdown)");
+        _auditDropped = meter.CreateCounter<long>("integration_api.audit.dropped", description: "Audit records lost (buffer full, or the store and the local spool both failing)");
+        _auditSpooled = meter.CreateCounter<long>("integration_api.audit.spooled", description: "Audit records kept in the local spool because the store could not take them");
+        _auditRedelivered = meter.CreateCounter<long>("integration_api.audit.redelivered", description: "Spooled audit records delivered to the store (also counted as written)");
     }
 
     public void StreamOpened() => _openStreams.Add(1);
@@ -64,6 +68,10 @@ public sealed class GatewayMetrics
     public void AuditWritten(int count) => _auditWritten.Add(count);
 
     public void AuditDropped(int count) => _auditDropped.Add(count);
+
+    public void AuditSpooled(int count) => _auditSpooled.Add(count);
+
+    public void AuditRedelivered(int count) => _auditRedelivered.Add(count);
 
     public void Cancelled(string reason) => _cancels.Add(1, new KeyValuePair<string, object?>("reason", reason));
 

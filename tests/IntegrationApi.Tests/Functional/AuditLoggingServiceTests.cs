@@ -60,6 +60,76 @@ public sealed class AuditLoggingServiceTests
     }
 
     [Theory, MemberData(nameof(Stores))]
+    public async Task GetAllAuditLog_PageFarBeyondTheData_EmptyWithTheTotal_NeverWrapsAround(string store)
+    {
+        await using var gateway = await TestGateway.StartAsync(AuditStores.Settings(store)).DefaultTimeout();
+        using var written = new CounterWatch(gateway, "integration_api.audit.written");
+        for (var i = 0; i < 3; i++) Assert.True((await gateway.ChatAsync("openai", gateway.NewChat("openai", $"p{i}")).DefaultTimeout()).Success);
+        await written.WhenAtLeast(3).DefaultTimeout();
+        var client = new Proto.AuditLoggingService.AuditLoggingServiceClient(gateway.Channel);
+        async Task<Proto.GetAllAuditLogResponse> PageAsync(uint page, uint size) =>
+            await client.GetAllAuditLogAsync(new Proto.GetAllAuditLogRequest { Paginate = new Paginate { Page = page, PageSize = size } }, TestGateway.AuthHeaders()).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal(2, (await PageAsync(1, 2)).Data.Count);
+        Assert.Single((await PageAsync(2, 2)).Data);
+        // In int arithmetic these pages wrapped to a negative offset and answered with the first page.
+        foreach (var page in new[] { 4u, 21_474_837u, (uint)int.MaxValue, 1u << 31, (1u << 31) + 1, uint.MaxValue - 1, uint.MaxValue })
+        foreach (var size in new[] { 0u, 1u, 2u, 100u, 1000u })
+        {
+            var answer = await PageAsync(page, size);
+            Assert.True(answer.Success, $"page {page} size {size}: {answer.Error}");
+            Assert.Empty(answer.Data);
+            Assert.Equal((page, 3u), (answer.Paginated.CurrentPage, answer.Paginated.TotalItem));
+        }
+    }
+
+    [Theory, MemberData(nameof(Stores))]
+    public async Task CreateMetadata_ReservedKeysOrOversizedInput_Refused400NamingTheProblem_RecordUnchanged(string store)
+    {
+        await using var gateway = await TestGateway.StartAsync(AuditStores.Settings(store)).DefaultTimeout();
+        using var written = new CounterWatch(gateway, "integration_api.audit.written");
+        var id = (await gateway.ChatAsync("openai", gateway.NewChat("openai", "tag me")).DefaultTimeout()).RequestId;
+        await written.WhenAtLeast(1).DefaultTimeout();
+        var client = new Proto.AuditLoggingService.AuditLoggingServiceClient(gateway.Channel);
+        async Task<Proto.CreateMetadataResponse> TagAsync(IDictionary<string, string> data)
+        {
+            var request = new Proto.CreateMetadataRequest { Id = id };
+            request.AdditionalData.Add(data);
+            return await client.CreateMetadataAsync(request, TestGateway.AuthHeaders()).ResponseAsync.DefaultTimeout();
+        }
+        async Task RefusedAsync(IDictionary<string, string> data, string problem)
+        {
+            var answer = await TagAsync(data);
+            Assert.Equal((400, false), (answer.Code, answer.Success));
+            Assert.Contains(problem, answer.Error.ErrorMessage, StringComparison.Ordinal);
+        }
+        static Dictionary<string, string> Keys(int count, string prefix = "k") => Enumerable.Range(0, count).ToDictionary(i => $"{prefix}{i}", i => "v");
+
+        foreach (var reserved in new[] { "provider_name", "model_name", "model_id", "source", "env", "region", "Provider_Name", "ENV" })
+            await RefusedAsync(new Dictionary<string, string> { ["ok"] = "1", [reserved] = "forged" }, $"\"{reserved}\" is reserved");
+        await RefusedAsync(Keys(65), "65 keys; at most 64 per call");
+        await RefusedAsync(new Dictionary<string, string> { [""] = "v" }, "empty key");
+        await RefusedAsync(new Dictionary<string, string> { [new string('k', 129)] = "v" }, "129 characters long; at most 128");
+        await RefusedAsync(new Dictionary<string, string> { ["big"] = new string('v', 4097) }, "4097 characters long; at most 4096");
+        var untouched = (await client.GetAuditLogAsync(new Proto.GetAuditLogRequest { Id = id }, TestGateway.AuthHeaders()).ResponseAsync.DefaultTimeout()).Data;
+        Assert.Equal("openai", untouched.ExternalAuditMetadatas.Single(m => m.Key == "provider_name").Value);
+        Assert.DoesNotContain(untouched.ExternalAuditMetadatas, m => m.Value == "forged" || m.Key == "ok");
+
+        // The limits themselves are allowed.
+        Assert.Equal(200, (await TagAsync(new Dictionary<string, string> { [new string('k', 128)] = new string('v', 4096) })).Code);
+        var grown = await TagAsync(Keys(64, "a"));
+        Assert.Equal(200, grown.Code);
+        // A record holds at most 256 keys, the service's own included: fill it to exactly 256, then one more is refused.
+        var room = 256 - grown.Data.ExternalAuditMetadatas.Count;
+        Assert.Equal(200, (await TagAsync(Keys(64, "b"))).Code);
+        Assert.Equal(200, (await TagAsync(Keys(64, "c"))).Code);
+        var last = await TagAsync(Keys(room - 128, "d"));
+        Assert.Equal(256, last.Data.ExternalAuditMetadatas.Count);
+        await RefusedAsync(new Dictionary<string, string> { ["one-too-many"] = "v" }, "would hold more than 256 metadata keys");
+        Assert.Equal(200, (await TagAsync(new Dictionary<string, string> { ["a0"] = "replaced" })).Code); // replacing a key does not grow the record
+    }
+
+    [Theory, MemberData(nameof(Stores))]
     public async Task Payloads_KeptOnlyWhenAsked_CredentialRedacted(string store)
     {
         var settings = AuditStores.Settings(store);

@@ -95,7 +95,7 @@ public sealed class AuditFaultTests
         public Task<long> CountAsync(ulong o, ulong p, CancellationToken c) => Task.FromResult((long)Stored.Count);
         public Task<(IReadOnlyList<Audit.AuditRecord> Records, long Total)> QueryAsync(Audit.AuditQuery q, CancellationToken c) => throw new NotSupportedException();
         public Task<Audit.AuditRecord?> GetAsync(ulong o, ulong p, ulong id, CancellationToken c) => throw new NotSupportedException();
-        public Task<Audit.AuditRecord?> MergeMetadataAsync(ulong o, ulong p, ulong id, IReadOnlyDictionary<string, string> m, CancellationToken c) => throw new NotSupportedException();
+        public Task<(Audit.MetadataMerge Outcome, Audit.AuditRecord? Record)> MergeMetadataAsync(ulong o, ulong p, ulong id, IReadOnlyDictionary<string, string> m, int maxKeys, CancellationToken c) => throw new NotSupportedException();
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class AuditFaultTests
         public Task<long> CountAsync(ulong o, ulong p, CancellationToken c) => Task.FromResult((long)Stored);
         public Task<(IReadOnlyList<Audit.AuditRecord> Records, long Total)> QueryAsync(Audit.AuditQuery q, CancellationToken c) => throw new NotSupportedException();
         public Task<Audit.AuditRecord?> GetAsync(ulong o, ulong p, ulong id, CancellationToken c) => throw new NotSupportedException();
-        public Task<Audit.AuditRecord?> MergeMetadataAsync(ulong o, ulong p, ulong id, IReadOnlyDictionary<string, string> m, CancellationToken c) => throw new NotSupportedException();
+        public Task<(Audit.MetadataMerge Outcome, Audit.AuditRecord? Record)> MergeMetadataAsync(ulong o, ulong p, ulong id, IReadOnlyDictionary<string, string> m, int maxKeys, CancellationToken c) => throw new NotSupportedException();
     }
 
     [Fact]
