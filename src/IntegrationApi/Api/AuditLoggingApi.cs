@@ -113,8 +113,8 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
             CredentialId = r.CredentialId,
             CreatedDate = Timestamp.FromDateTimeOffset(r.CreatedAt),
             UpdatedDate = Timestamp.FromDateTimeOffset(r.CreatedAt),
-            Request = r.RequestJson is { } req ? Struct.Parser.ParseJson(req) : null,
-            Response = r.ResponseJson is { } resp ? Struct.Parser.ParseJson(resp) : null,
+            Request = Payload(r.RequestJson),
+            Response = Payload(r.ResponseJson),
         };
         log.ExternalAuditMetadatas.AddRange(r.Metadata.Select(kv => new IntegrationApi.Contracts.Common.Metadata { Key = kv.Key, Value = kv.Value }));
         void Metric(string name, long? value) { if (value is { } v) log.Metrics.Add(new Metric { Name = name, Value = v.ToString(CultureInfo.InvariantCulture) }); }
@@ -126,6 +126,17 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
         Metric("OUTPUT_TOKEN", r.OutputTokens);
         Metric("TOTAL_TOKEN", r.TotalTokens);
         return log;
+    }
+
+    /// <summary>A stored payload as a Struct; one that does not parse back (e.g. nested past protobuf's limit) is replaced by a note.</summary>
+    private static Struct? Payload(string? json)
+    {
+        if (json is null) return null;
+        try { return Struct.Parser.ParseJson(json); }
+        catch (Exception ex) when (ex is Google.Protobuf.InvalidJsonException or Google.Protobuf.InvalidProtocolBufferException or InvalidOperationException)
+        {
+            return new Struct { Fields = { ["unreadable"] = Value.ForString(ex.GetType().Name) } };
+        }
     }
 
     private static Error Error(int code, string message) => new() { ErrorCode = (ulong)code, ErrorMessage = message, HumanMessage = message };
