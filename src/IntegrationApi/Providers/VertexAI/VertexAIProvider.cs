@@ -33,7 +33,7 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
         var region = Segment(request.Credential, "region");
         var url = new Uri($"{BaseFor(region)}/projects/{project}/locations/{region}/publishers/google/models/{Uri.EscapeDataString(GoogleWire.Model(request))}:streamGenerateContent?alt=sse");
         return StreamAsync(new HttpRequestMessage(HttpMethod.Post, url) { Content = GoogleStream.ToContent(body) },
-            request.Credential.Require("service_account_key"), project, cancellationToken);
+            request.Credential.RequireText("service_account_key"), project, cancellationToken);
     }
 
     private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, string serviceAccountKey, string project,
@@ -51,7 +51,7 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
     {
         var project = Segment(credential, "project_id");
         var region = Segment(credential, "region");
-        var token = await tokens.GetTokenAsync(credential.Require("service_account_key"), Name, cancellationToken).ConfigureAwait(false);
+        var token = await tokens.GetTokenAsync(credential.RequireText("service_account_key"), Name, cancellationToken).ConfigureAwait(false);
         var message = new HttpRequestMessage(HttpMethod.Get, new Uri($"{BaseFor(region)}/projects/{project}/locations/{region}/endpoints?pageSize=1"));
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         await ProviderHttp.VerifyAsync(client, message, Name, GoogleWire.DescribeError, cancellationToken).ConfigureAwait(false);
