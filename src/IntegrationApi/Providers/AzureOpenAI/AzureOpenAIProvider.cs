@@ -34,7 +34,8 @@ internal sealed class AzureOpenAIProvider(HttpClient client, IOptions<AzureOpenA
     {
         var body = OpenAIChatWire.ToChatRequest(request, OpenAIDialect.Azure);
         var endpoint = AzureEndpoint.Validate(request.Credential.Require("endpoint"), _options);
-        var url = new Uri(endpoint, $"openai/deployments/{Uri.EscapeDataString(body.Model)}/chat/completions?api-version={Uri.EscapeDataString(_options.ApiVersion)}");
+        var deployment = UrlSegment.Escape(body.Model, $"modelParameters[\"{ModelParameters.Name}\"] (the Azure deployment)");
+        var url = new Uri(endpoint, $"openai/deployments/{deployment}/chat/completions?api-version={Uri.EscapeDataString(_options.ApiVersion)}");
         var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = OpenAIChatStream.ToContent(body) };
         message.Headers.Add("api-key", request.Credential.Require("subscription_key"));
         return OpenAIChatStream.StreamAsync(client, message, Name, cancellationToken);
