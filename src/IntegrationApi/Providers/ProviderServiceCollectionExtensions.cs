@@ -24,6 +24,7 @@ internal static class ProviderServiceCollectionExtensions
         services.AddChatProvider<MistralProvider, MistralOptions>(ProviderNames.Mistral, "Providers:Mistral");
         services.AddChatProvider<GeminiProvider, GeminiOptions>(ProviderNames.Gemini, "Providers:Gemini");
         services.AddChatProvider<VertexAIProvider, VertexAIOptions>(ProviderNames.VertexAI, "Providers:VertexAI");
+        services.AddProviderHttpClient<VertexAIOptions>(VertexTokenSource.ClientName, ProviderNames.VertexAI);
         services.TryAddSingleton<VertexTokenSource>();
         services.AddChatProvider<CohereProvider, CohereOptions>(ProviderNames.Cohere, "Providers:Cohere");
         services.AddChatProvider<ReplicateProvider, ReplicateOptions>(ProviderNames.Replicate, "Providers:Replicate");
