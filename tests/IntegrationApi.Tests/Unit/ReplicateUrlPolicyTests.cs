@@ -1,4 +1,5 @@
 using IntegrationApi.Providers.Replicate;
+using Microsoft.Extensions.Configuration;
 
 namespace IntegrationApi.Tests.Unit;
 
@@ -35,5 +36,17 @@ public sealed class ReplicateUrlPolicyTests
         Assert.NotNull(policy.Check("https://replicate.internal/v1/files/stream-1"));
         Assert.Null(policy.Check("http://127.0.0.1:5124/v1/files/stream-1"));
         Assert.Null(policy.Check("https://api.replicate.com/v1/predictions/abc"));
+    }
+
+    [Fact]
+    public void HostsFromConfiguration_ReplaceTheDefaults()
+    {
+        var options = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Replicate:AllowedUrlHosts:0"] = "replicate.internal" })
+            .Build().GetSection("Replicate").Get<ReplicateOptions>()!;
+        var policy = new ReplicateUrlPolicy(options);
+        Assert.NotNull(policy.Check("https://replicate.internal/v1/files/abc"));
+        Assert.Null(policy.Check("https://stream.replicate.com/v1/files/abc"));
+        Assert.NotNull(policy.Check("https://api.replicate.com/v1/predictions/abc")); // the base URL's own origin
     }
 }
