@@ -32,6 +32,12 @@ public abstract class FakeProviderServer : IAsyncDisposable
     /// <summary>When set, picks the script from the request (after rules and queue); null falls back to the default.</summary>
     public Func<RecordedRequest, FakeScript?>? Responder { get; set; }
 
+    /// <summary>
+    /// When set, sees every request first and may answer it itself (a redirect, a huge or endless body) by
+    /// returning true; such requests are not recorded.
+    /// </summary>
+    public Func<HttpContext, Task<bool>>? Intercept { get; set; }
+
     /// <summary>The base URL to configure the adapter with, e.g. <c>http://127.0.0.1:5123/v1</c>.</summary>
     public string BaseUrl { get; private set; } = "";
 
@@ -46,6 +52,31 @@ public abstract class FakeProviderServer : IAsyncDisposable
 
     /// <summary>Uses <paramref name="script"/> for every request whose body contains <paramref name="bodyContains"/>.</summary>
     public void On(string bodyContains, FakeScript script) => _rules[bodyContains] = script;
+
+    /// <summary>
+    /// Answers with <paramref name="head"/> and then <paramref name="pattern"/> repeated, <paramref name="maxBytes"/> in
+    /// all, and then holds the answer open until the client goes away (for <see cref="Intercept"/>): an answer that
+    /// never ends, so a reader without a cap never finishes. Writes wait for the reader; the fake holds one chunk.
+    /// </summary>
+    public static async Task WriteEndlessAsync(HttpContext context, int status, string contentType, string head, string pattern, long maxBytes = 64 << 20)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = contentType;
+        var chunk = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(pattern, Math.Max(1, 16384 / Math.Max(1, pattern.Length)))));
+        var aborted = context.RequestAborted;
+        try
+        {
+            await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(head), aborted).ConfigureAwait(false);
+            for (long written = 0; written < maxBytes && !aborted.IsCancellationRequested; written += chunk.Length)
+                await context.Response.Body.WriteAsync(chunk, aborted).ConfigureAwait(false);
+            await context.Response.Body.FlushAsync(aborted).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, aborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // The client stopped reading and went away, which is what the answer waits for.
+        }
+    }
 
     /// <summary>Starts listening on a free loopback port.</summary>
     public async Task StartAsync(int port = 0)
@@ -123,6 +154,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        if (Intercept is { } intercept && await intercept(context).ConfigureAwait(false)) return;
         if (await TryHandleSideRouteAsync(context).ConfigureAwait(false)) return;
         var aborted = context.RequestAborted;
         string body;

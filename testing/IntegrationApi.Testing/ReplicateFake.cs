@@ -33,6 +33,9 @@ public sealed class ReplicateFake : FakeProviderServer
     /// <summary>Completes when the first prediction is cancelled.</summary>
     public Task FirstCancel => _firstCancel.Task;
 
+    /// <summary>When set, rewrites each URL of a created prediction: (kind: get, cancel or stream; URL) → URL to return.</summary>
+    public Func<string, string, string>? RewriteUrl { get; set; }
+
     protected override int UnaryStatus => 201;
 
     protected override bool StreamsOnSideRoute => true;
@@ -71,11 +74,12 @@ public sealed class ReplicateFake : FakeProviderServer
         var id = "gm3qorzdhgbfurvjtvhg" + Interlocked.Increment(ref _next).ToString("D6");
         _predictions[id] = (request, script);
         var root = BaseUrl[..^BasePath.Length];
+        var rewrite = RewriteUrl ?? ((_, url) => url);
         return Prediction(id, "starting", request, new JsonObject
         {
-            ["cancel"] = $"{root}/v1/predictions/{id}/cancel",
-            ["get"] = $"{root}/v1/predictions/{id}",
-            ["stream"] = $"{root}/v1/files/stream-{id}",
+            ["cancel"] = rewrite("cancel", $"{root}/v1/predictions/{id}/cancel"),
+            ["get"] = rewrite("get", $"{root}/v1/predictions/{id}"),
+            ["stream"] = rewrite("stream", $"{root}/v1/files/stream-{id}"),
             ["web"] = $"https://replicate.com/p/{id}",
         }).ToJsonString();
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -7,12 +8,14 @@ namespace IntegrationApi.Providers;
 /// <summary>Sending a provider request and turning a non-success answer into a <see cref="ProviderException"/>.</summary>
 internal static class ProviderHttp
 {
-    private const int MaxErrorBodyChars = 4096;
+    /// <summary>Most of an error body read: enough for any provider's message, never a whole hostile answer.</summary>
+    private const int MaxErrorBodyBytes = 64 * 1024;
 
     /// <summary>
     /// Sends <paramref name="request"/> reading headers only, so the body can stream. A connection failure
     /// becomes a transient <see cref="ProviderErrorKind.UpstreamError"/>; a non-2xx status becomes the kind
     /// its status means, with the provider's own message read from the body by <paramref name="describeError"/>.
+    /// (Redirects never get here: <see cref="ResponseGuardHandler"/> refuses them.)
     /// </summary>
     public static async Task<HttpResponseMessage> SendAsync(
         HttpClient client, HttpRequestMessage request, string provider,
@@ -33,10 +36,11 @@ internal static class ProviderHttp
 
         using (response)
         {
-            var body = await ReadErrorBodyAsync(response, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
+            // Untruncated (the read is bounded): the engine redacts credential values first, then truncates.
+            var body = await ReadErrorBodyAsync(response, cancellationToken).ConfigureAwait(false);
             var described = describeError(body);
-            var message = $"{provider} returned HTTP {status}: {described.Message ?? Truncate(body)}";
+            var message = $"{provider} returned HTTP {status}: {described.Message ?? (body.Length == 0 ? "(empty body)" : body)}";
             if (RequestId(response) is { } id) message += $" (request id {id})";
             throw new ProviderException(described.Kind ?? KindOf(response.StatusCode), provider, message, status,
                 RetryAfter(response.Headers) ?? described.RetryAfter, retryable: !described.NotRetryable);
@@ -91,20 +95,25 @@ internal static class ProviderHttp
         response.Headers.TryGetValues("x-request-id", out var v) || response.Headers.TryGetValues("request-id", out v)
             ? v.FirstOrDefault() : null;
 
+    /// <summary>At most <see cref="MaxErrorBodyBytes"/> of the body, as UTF-8 text; the rest is never read.</summary>
     private static async Task<string> ReadErrorBodyAsync(HttpResponseMessage response, CancellationToken ct)
     {
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxErrorBodyBytes);
         try
         {
-            var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-            return text.Length > MaxErrorBodyChars ? text[..MaxErrorBodyChars] : text;
+            await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            var read = await body.ReadAtLeastAsync(buffer.AsMemory(0, MaxErrorBodyBytes), MaxErrorBodyBytes, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
         }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        catch (Exception ex) when (ex is HttpRequestException or IOException or ProviderException)
         {
             return "";
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
-
-    private static string Truncate(string body) => body.Length == 0 ? "(empty body)" : body.Length > 300 ? body[..300] + "…" : body;
 }
 
 /// <summary>

@@ -16,29 +16,41 @@ internal static class ProviderServiceCollectionExtensions
 {
     public static IServiceCollection AddProviders(this IServiceCollection services)
     {
-        services.AddChatProvider<OpenAIProvider, OpenAIOptions>("Providers:OpenAI");
-        services.AddChatProvider<AnthropicProvider, AnthropicOptions>("Providers:Anthropic");
-        services.AddChatProvider<AzureOpenAIProvider, AzureOpenAIOptions>("Providers:Azure");
-        services.AddChatProvider<MistralProvider, MistralOptions>("Providers:Mistral");
-        services.AddChatProvider<GeminiProvider, GeminiOptions>("Providers:Gemini");
-        services.AddChatProvider<VertexAIProvider, VertexAIOptions>("Providers:VertexAI");
+        services.AddOptions<ProviderLimitsOptions>().BindConfiguration("Providers").ValidateDataAnnotations()
+            .Validate(o => o.MaxLineBytes <= o.MaxResponseBytes, "Providers:MaxLineBytes must not exceed Providers:MaxResponseBytes").ValidateOnStart();
+        services.AddChatProvider<OpenAIProvider, OpenAIOptions>(ProviderNames.OpenAI, "Providers:OpenAI");
+        services.AddChatProvider<AnthropicProvider, AnthropicOptions>(ProviderNames.Anthropic, "Providers:Anthropic");
+        services.AddChatProvider<AzureOpenAIProvider, AzureOpenAIOptions>(ProviderNames.Azure, "Providers:Azure");
+        services.AddChatProvider<MistralProvider, MistralOptions>(ProviderNames.Mistral, "Providers:Mistral");
+        services.AddChatProvider<GeminiProvider, GeminiOptions>(ProviderNames.Gemini, "Providers:Gemini");
+        services.AddChatProvider<VertexAIProvider, VertexAIOptions>(ProviderNames.VertexAI, "Providers:VertexAI");
+        services.AddProviderHttpClient<VertexAIOptions>(VertexTokenSource.ClientName, ProviderNames.VertexAI);
         services.TryAddSingleton<VertexTokenSource>();
-        services.AddChatProvider<CohereProvider, CohereOptions>("Providers:Cohere");
-        services.AddChatProvider<ReplicateProvider, ReplicateOptions>("Providers:Replicate");
+        services.AddChatProvider<CohereProvider, CohereOptions>(ProviderNames.Cohere, "Providers:Cohere");
+        services.AddChatProvider<ReplicateProvider, ReplicateOptions>(ProviderNames.Replicate, "Providers:Replicate");
         services.TryAddSingleton<ProviderRegistry>();
         return services;
     }
 
-    /// <summary>
-    /// Binds and validates the provider's options and gives it a named <see cref="HttpClient"/> whose pooled
-    /// connections are shared by every request to that provider; only the credential headers differ per request.
-    /// </summary>
-    private static void AddChatProvider<TProvider, TOptions>(this IServiceCollection services, string section)
+    /// <summary>Binds and validates the provider's options and gives the provider its own <see cref="HttpClient"/>.</summary>
+    private static void AddChatProvider<TProvider, TOptions>(this IServiceCollection services, string provider, string section)
         where TProvider : class, IChatProvider
         where TOptions : ProviderOptions
     {
         var clientName = typeof(TProvider).Name;
         services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddProviderHttpClient<TOptions>(clientName, provider);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProvider, TProvider>(sp =>
+            ActivatorUtilities.CreateInstance<TProvider>(sp, sp.GetRequiredService<IHttpClientFactory>().CreateClient(clientName))));
+    }
+
+    /// <summary>
+    /// A named client whose pooled connections are shared by every request to the provider (only the credential
+    /// headers differ per request). It never follows a redirect (that would re-send the prompt and the key to
+    /// wherever the answer points), and every answer it reads is capped (<see cref="ProviderLimitsOptions"/>).
+    /// </summary>
+    private static void AddProviderHttpClient<TOptions>(this IServiceCollection services, string clientName, string provider)
+        where TOptions : ProviderOptions =>
         services.AddHttpClient(clientName, client => client.Timeout = Timeout.InfiniteTimeSpan) // the engine owns timeouts
             .ConfigurePrimaryHttpMessageHandler(sp =>
             {
@@ -51,12 +63,12 @@ internal static class ProviderServiceCollectionExtensions
                     AutomaticDecompression = System.Net.DecompressionMethods.All,
                     EnableMultipleHttp2Connections = true,
                     UseCookies = false,
+                    AllowAutoRedirect = false,
                 };
             })
+            // Above the primary handler, so the caps count decompressed bytes.
+            .AddHttpMessageHandler(sp => new ResponseGuardHandler(provider, sp.GetRequiredService<IOptions<ProviderLimitsOptions>>().Value))
             // One long-lived handler: SocketsHttpHandler already rotates connections (PooledConnectionLifetime).
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .RemoveAllLoggers(); // request URLs and headers stay out of the logs
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProvider, TProvider>(sp =>
-            ActivatorUtilities.CreateInstance<TProvider>(sp, sp.GetRequiredService<IHttpClientFactory>().CreateClient(clientName))));
-    }
 }

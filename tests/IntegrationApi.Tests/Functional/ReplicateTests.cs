@@ -49,10 +49,48 @@ public sealed class ReplicateTests
         Assert.Single(fake.CancelledPredictions);
     }
 
+    [Fact]
+    public async Task StreamUrlOnAnotherHost_NotFetched_502_PredictionCancelled()
+    {
+        await using var elsewhere = new RecordingListener();
+        await using var gateway = await TestGateway.StartAsync();
+        var fake = (ReplicateFake)gateway.Fake("replicate");
+        fake.RewriteUrl = (kind, url) => kind == "stream" ? elsewhere.Url + "/v1/files/stream-1?signature=secret-sig" : url;
+
+        var response = await gateway.ChatAsync("replicate", gateway.NewChat("replicate", "hi"));
+
+        Assert.Equal(502, response.Code);
+        Assert.Contains("stream URL on " + elsewhere.Url + ", not https on api.replicate.com, stream.replicate.com; it was not fetched", response.Error.ErrorMessage);
+        Assert.DoesNotContain("secret-sig", response.Error.ErrorMessage);
+        Assert.Single(fake.Requests); // not retried
+        await fake.FirstCancel.DefaultTimeout(); // the prediction nobody will read stops costing
+        Assert.False(elsewhere.SawConnection, "the stream URL's host was contacted");
+    }
+
+    [Fact]
+    public async Task GetAndCancelUrlsOnAnotherHost_NotFetched_AnswerStands()
+    {
+        await using var elsewhere = new RecordingListener();
+        await using var gateway = await TestGateway.StartAsync();
+        var fake = (ReplicateFake)gateway.Fake("replicate");
+        fake.DefaultScript = new FakeScript { TextChunks = ["Hello", " there"] };
+        fake.RewriteUrl = (kind, url) => kind == "stream" ? url : elsewhere.Url + "/v1/predictions/p1" + (kind == "cancel" ? "/cancel" : "");
+
+        var response = await gateway.ChatAsync("replicate", gateway.NewChat("replicate", "hi"));
+
+        Assert.True(response.Success, response.Describe());
+        Assert.Equal("Hello there", response.Text());
+        Assert.Null(response.Metric("INPUT_TOKEN")); // the counts live behind the refused get URL
+        Assert.False(elsewhere.SawConnection, "the get URL's host was contacted");
+    }
+
     [Theory]
     [InlineData("llama")]
     [InlineData("meta/llama/extra")]
     [InlineData("../../x/y")]
+    [InlineData("../x")]
+    [InlineData("meta/..")]
+    [InlineData("meta/.")]
     public async Task BadModelName_400(string model)
     {
         await using var gateway = await TestGateway.StartAsync();

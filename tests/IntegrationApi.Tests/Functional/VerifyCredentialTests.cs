@@ -1,3 +1,4 @@
+using IntegrationApi.Testing;
 using IntegrationApi.Tests.Infrastructure;
 using static IntegrationApi.Tests.Infrastructure.TestRequests;
 using Proto = IntegrationApi.Contracts;
@@ -15,7 +16,8 @@ public sealed class VerifyCredentialTests
     [Theory, MemberData(nameof(AllProviders))]
     public async Task ValidCredential_Valid_AfterAskingTheProvider(string provider)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var tokens = await VertexAIFake.StartNewAsync();
+        await using var gateway = await TestGateway.StartAsync(OutboundSettings.WithTokenEndpoint(tokens));
         var response = await VerifyAsync(gateway, provider, "test-key");
         Assert.True(response.Success, response.ErrorMessage);
         Assert.Equal(200, response.Code);
@@ -28,7 +30,8 @@ public sealed class VerifyCredentialTests
     [Theory, MemberData(nameof(AllProviders))]
     public async Task RejectedCredential_401_WithTheProvidersMessage_NoSecret(string provider)
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var tokens = await VertexAIFake.StartNewAsync();
+        await using var gateway = await TestGateway.StartAsync(OutboundSettings.WithTokenEndpoint(tokens));
         const string bad = "wrong-secret-key-123";
         var response = await VerifyAsync(gateway, provider, bad);
         Assert.False(response.Success);

@@ -1,5 +1,6 @@
 using IntegrationApi.Chat;
 using IntegrationApi.Providers.AzureOpenAI;
+using Microsoft.Extensions.Configuration;
 
 namespace IntegrationApi.Tests.Unit;
 
@@ -31,4 +32,14 @@ public sealed class AzureEndpointTests
     [Fact]
     public void Loopback_OnlyWhenConfigured() =>
         Assert.Equal("http://127.0.0.1:8080/", AzureEndpoint.Validate("http://127.0.0.1:8080", new AzureOpenAIOptions { AllowLoopbackEndpoints = true }).ToString());
+
+    [Fact]
+    public void ConfiguredSuffixes_ReplaceTheDefaults()
+    {
+        var options = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Azure:AllowedEndpointSuffixes:0"] = ".openai.azure.com" })
+            .Build().GetSection("Azure").Get<AzureOpenAIOptions>()!;
+        Assert.Equal("https://my-res.openai.azure.com/", AzureEndpoint.Validate("https://my-res.openai.azure.com", options).ToString());
+        Assert.Throws<ChatRequestException>(() => AzureEndpoint.Validate("https://my-res.cognitiveservices.azure.com", options));
+    }
 }

@@ -10,11 +10,17 @@ public sealed class AzureOpenAIOptions : ProviderOptions
     /// <summary>The <c>api-version</c> query parameter.</summary>
     public string ApiVersion { get; set; } = "2024-10-21";
 
+    private static readonly string[] DefaultEndpointSuffixes = [".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"];
+
     /// <summary>
     /// Host suffixes a credential's <c>endpoint</c> may have (https only), so that a caller cannot make the
-    /// service fetch an arbitrary URL.
+    /// service fetch an arbitrary URL. Unset means the defaults; a configured list replaces them (the binder
+    /// would append to a list that starts with the defaults, so an operator could never narrow it).
     /// </summary>
-    public List<string> AllowedEndpointSuffixes { get; set; } = [".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"];
+    public List<string>? AllowedEndpointSuffixes { get; set; }
+
+    /// <summary>The effective suffix list.</summary>
+    public IReadOnlyList<string> EndpointSuffixes => AllowedEndpointSuffixes is { Count: > 0 } suffixes ? suffixes : DefaultEndpointSuffixes;
 
     /// <summary>Also allow http://127.0.0.1 / localhost endpoints (tests and local proxies only).</summary>
     public bool AllowLoopbackEndpoints { get; set; }
@@ -34,7 +40,8 @@ internal sealed class AzureOpenAIProvider(HttpClient client, IOptions<AzureOpenA
     {
         var body = OpenAIChatWire.ToChatRequest(request, OpenAIDialect.Azure);
         var endpoint = AzureEndpoint.Validate(request.Credential.Require("endpoint"), _options);
-        var url = new Uri(endpoint, $"openai/deployments/{Uri.EscapeDataString(body.Model)}/chat/completions?api-version={Uri.EscapeDataString(_options.ApiVersion)}");
+        var deployment = UrlSegment.Escape(body.Model, $"modelParameters[\"{ModelParameters.Name}\"] (the Azure deployment)");
+        var url = new Uri(endpoint, $"openai/deployments/{deployment}/chat/completions?api-version={Uri.EscapeDataString(_options.ApiVersion)}");
         var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = OpenAIChatStream.ToContent(body) };
         message.Headers.Add("api-key", request.Credential.Require("subscription_key"));
         return OpenAIChatStream.StreamAsync(client, message, Name, cancellationToken);
@@ -58,10 +65,10 @@ internal static class AzureEndpoint
     {
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0 || uri.Query.Length > 0)
             throw new ChatRequestException("credential.value.endpoint must be an absolute URL such as https://my-resource.openai.azure.com");
-        var allowed = uri.Scheme == Uri.UriSchemeHttps && options.AllowedEndpointSuffixes.Any(s => uri.Host.EndsWith(s, StringComparison.OrdinalIgnoreCase) && uri.Host.Length > s.Length)
+        var allowed = uri.Scheme == Uri.UriSchemeHttps && options.EndpointSuffixes.Any(s => uri.Host.EndsWith(s, StringComparison.OrdinalIgnoreCase) && uri.Host.Length > s.Length)
             || options.AllowLoopbackEndpoints && uri.IsLoopback && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
         if (!allowed)
-            throw new ChatRequestException($"credential.value.endpoint host \"{uri.Host}\" is not an allowed Azure OpenAI endpoint (https, {string.Join(", ", options.AllowedEndpointSuffixes)})");
+            throw new ChatRequestException($"credential.value.endpoint host \"{uri.Host}\" is not an allowed Azure OpenAI endpoint (https, {string.Join(", ", options.EndpointSuffixes)})");
         var text = uri.GetLeftPart(UriPartial.Path);
         return new Uri(text.EndsWith('/') ? text : text + "/");
     }

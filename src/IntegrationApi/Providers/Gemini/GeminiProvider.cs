@@ -20,7 +20,8 @@ internal sealed class GeminiProvider(HttpClient client, IOptions<GeminiOptions> 
     public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
     {
         var body = GoogleWire.ToGenerateContentRequest(request);
-        var url = new Uri(_base, $"models/{Uri.EscapeDataString(GoogleWire.Model(request))}:streamGenerateContent?alt=sse");
+        var model = UrlSegment.Escape(GoogleWire.Model(request), $"modelParameters[\"{ModelParameters.Name}\"]");
+        var url = new Uri(_base, $"models/{model}:streamGenerateContent?alt=sse");
         var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = GoogleStream.ToContent(body) };
         message.Headers.Add("x-goog-api-key", request.Credential.Require("key"));
         return GoogleStream.StreamAsync(client, message, Name, cancellationToken);

@@ -40,7 +40,7 @@ internal sealed class OpenAIProvider(HttpClient client, IOptions<OpenAIOptions> 
     private static void Authorize(HttpRequestMessage message, ProviderCredential credential)
     {
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.Require("key"));
-        if (credential.Get("organization") is { } org) message.Headers.Add("OpenAI-Organization", org);
-        if (credential.Get("project") is { } project) message.Headers.Add("OpenAI-Project", project);
+        if (credential.Optional("organization") is { } org) message.Headers.Add("OpenAI-Organization", org);
+        if (credential.Optional("project") is { } project) message.Headers.Add("OpenAI-Project", project);
     }
 }

@@ -7,12 +7,6 @@ using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Providers.Replicate;
 
-/// <summary>Settings for Replicate (<c>Providers:Replicate</c>).</summary>
-public sealed class ReplicateOptions : EndpointProviderOptions
-{
-    public ReplicateOptions() => BaseUrl = "https://api.replicate.com/v1";
-}
-
 /// <summary>
 /// Replicate: create a prediction with <c>stream: true</c>, read the SSE at <c>urls.stream</c> (<c>output</c> text,
 /// <c>error</c>, <c>done</c>), then read the token counts from the finished prediction's <c>metrics</c>.
@@ -22,6 +16,7 @@ internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOpt
 {
     private static readonly TimeSpan CancelTimeout = TimeSpan.FromSeconds(5);
     private readonly Uri _base = options.Value.ToBaseUri();
+    private readonly ReplicateUrlPolicy _urls = new(options.Value);
 
     public string Name => ProviderNames.Replicate;
 
@@ -35,12 +30,14 @@ internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOpt
     {
         var prediction = await CreateAsync(body, path, key, cancellationToken).ConfigureAwait(false);
         var urls = prediction.Urls;
-        if (urls?.Stream is null || !Uri.TryCreate(urls.Stream, UriKind.Absolute, out var streamUrl))
+        if (urls?.Stream is null)
             throw new ProviderException(ProviderErrorKind.BadResponse, Name, $"{Name}: the model gave no stream URL (status {prediction.Status}); it may not support streaming", retryable: false);
 
         var completed = false;
         try
         {
+            var streamUrl = _urls.Check(urls.Stream) ?? throw new ProviderException(ProviderErrorKind.BadResponse, Name,
+                $"{Name} gave a stream URL on {ReplicateUrlPolicy.Origin(urls.Stream)}, not {_urls.Describe()}; it was not fetched", retryable: false);
             using var get = Authorized(HttpMethod.Get, streamUrl, key);
             get.Headers.Accept.ParseAdd("text/event-stream");
             get.Headers.CacheControl = new CacheControlHeaderValue { NoStore = true };
@@ -71,10 +68,10 @@ internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOpt
         }
         finally
         {
-            if (!completed && urls.Cancel is { } cancel) _ = CancelAsync(cancel, key);
+            if (!completed && _urls.Check(urls.Cancel) is { } cancel) _ = CancelAsync(cancel, key);
         }
 
-        if (urls.Get is { } getUrl && await MetricsAsync(getUrl, key, cancellationToken).ConfigureAwait(false) is { } usage)
+        if (_urls.Check(urls.Get) is { } getUrl && await MetricsAsync(getUrl, key, cancellationToken).ConfigureAwait(false) is { } usage)
             yield return ChatUpdate.FromUsage(usage);
         yield return ChatUpdate.Finished(ChatFinishReason.Stop);
     }
@@ -96,32 +93,32 @@ internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOpt
     }
 
     /// <summary>Token counts from the finished prediction; a failure here costs the counts, never the answer.</summary>
-    private async Task<TokenUsage?> MetricsAsync(string url, string key, CancellationToken cancellationToken)
+    private async Task<TokenUsage?> MetricsAsync(Uri url, string key, CancellationToken cancellationToken)
     {
         try
         {
-            using var get = Authorized(HttpMethod.Get, new Uri(url), key);
+            using var get = Authorized(HttpMethod.Get, url, key);
             using var response = await client.SendAsync(get, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode) return null;
             var prediction = await response.Content.ReadFromJsonAsync(ReplicateJsonContext.Default.ReplicatePrediction, cancellationToken).ConfigureAwait(false);
             return ReplicateWire.FromMetrics(prediction?.Metrics);
         }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException or UriFormatException)
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or ProviderException)
         {
             return null;
         }
     }
 
     /// <summary>Best effort, off the request's own (already cancelled) token.</summary>
-    private async Task CancelAsync(string url, string key)
+    private async Task CancelAsync(Uri url, string key)
     {
         try
         {
             using var timeout = new CancellationTokenSource(CancelTimeout);
-            using var cancel = Authorized(HttpMethod.Post, new Uri(url), key);
-            using var _ = await client.SendAsync(cancel, timeout.Token).ConfigureAwait(false);
+            using var cancel = Authorized(HttpMethod.Post, url, key);
+            using var _ = await client.SendAsync(cancel, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or UriFormatException)
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or ProviderException)
         {
             // The prediction runs to its end on Replicate's side; nothing more to do.
         }

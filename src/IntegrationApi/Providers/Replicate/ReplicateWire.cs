@@ -20,7 +20,8 @@ internal static class ReplicateWire
         var parts = name.Split('/');
         if (parts.Length != 2 || parts.Any(p => p.Length == 0 || !p.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
             throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] must be owner/name or owner/name:version");
-        modelPath = colon < 0 ? $"models/{parts[0]}/{parts[1]}/predictions" : "predictions";
+        var field = $"modelParameters[\"{ModelParameters.Name}\"] (owner/name)";
+        modelPath = colon < 0 ? $"models/{UrlSegment.Escape(parts[0], field)}/{UrlSegment.Escape(parts[1], field)}/predictions" : "predictions";
 
         var p = request.Parameters;
         var system = string.Join("\n\n", request.Messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text).Where(t => t.Length > 0));

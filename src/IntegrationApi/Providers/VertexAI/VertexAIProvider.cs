@@ -14,6 +14,13 @@ public sealed class VertexAIOptions : ProviderOptions
     /// <summary>The API base; <c>{region}</c> is replaced by the credential's region (<c>global</c> has no regional host).</summary>
     [Required]
     public string BaseUrl { get; set; } = "https://{region}-aiplatform.googleapis.com/v1";
+
+    /// <summary>
+    /// The OAuth2 token endpoint every service-account exchange goes to; a key's own <c>token_uri</c> is ignored,
+    /// so a caller cannot choose where the service sends a signed assertion.
+    /// </summary>
+    [Required, Url]
+    public string TokenUri { get; set; } = "https://oauth2.googleapis.com/token";
 }
 
 /// <summary>
@@ -31,15 +38,16 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
         var body = GoogleWire.ToGenerateContentRequest(request);
         var project = Segment(request.Credential, "project_id");
         var region = Segment(request.Credential, "region");
-        var url = new Uri($"{BaseFor(region)}/projects/{project}/locations/{region}/publishers/google/models/{Uri.EscapeDataString(GoogleWire.Model(request))}:streamGenerateContent?alt=sse");
+        var model = UrlSegment.Escape(GoogleWire.Model(request), $"modelParameters[\"{ModelParameters.Name}\"]");
+        var url = new Uri($"{BaseFor(region)}/projects/{project}/locations/{region}/publishers/google/models/{model}:streamGenerateContent?alt=sse");
         return StreamAsync(new HttpRequestMessage(HttpMethod.Post, url) { Content = GoogleStream.ToContent(body) },
-            request.Credential.Require("service_account_key"), project, cancellationToken);
+            request.Credential, project, cancellationToken);
     }
 
-    private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, string serviceAccountKey, string project,
+    private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, ProviderCredential credential, string project,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var token = await tokens.GetTokenAsync(serviceAccountKey, Name, cancellationToken).ConfigureAwait(false);
+        var token = await tokens.GetTokenAsync(credential, Name, cancellationToken).ConfigureAwait(false);
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         message.Headers.Add("x-goog-user-project", project);
         await foreach (var update in GoogleStream.StreamAsync(client, message, Name, cancellationToken).ConfigureAwait(false))
@@ -51,7 +59,7 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
     {
         var project = Segment(credential, "project_id");
         var region = Segment(credential, "region");
-        var token = await tokens.GetTokenAsync(credential.Require("service_account_key"), Name, cancellationToken).ConfigureAwait(false);
+        var token = await tokens.GetTokenAsync(credential, Name, cancellationToken).ConfigureAwait(false);
         var message = new HttpRequestMessage(HttpMethod.Get, new Uri($"{BaseFor(region)}/projects/{project}/locations/{region}/endpoints?pageSize=1"));
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         await ProviderHttp.VerifyAsync(client, message, Name, GoogleWire.DescribeError, cancellationToken).ConfigureAwait(false);
@@ -61,13 +69,14 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
         ? _baseTemplate.Replace("{region}-", "", StringComparison.Ordinal)
         : _baseTemplate.Replace("{region}", region, StringComparison.Ordinal);
 
-    /// <summary>Project and region go into the URL (the region into the host): only plain ids are accepted.</summary>
+    /// <summary>Project and region go into the URL (the region into the host) and a header: only plain ids are accepted.</summary>
     private static string Segment(ProviderCredential credential, string key)
     {
         var value = credential.Require(key);
         return SafeSegment().IsMatch(value) ? value : throw new ChatRequestException($"credential.value.{key} must be a plain id (lower-case letters, digits, '-')");
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    // \z, not $: '$' also matches before a final '\n', which would let "us-central1\n" through.
+    [GeneratedRegex(@"\A[a-z0-9][a-z0-9-]{0,62}\z")]
     private static partial Regex SafeSegment();
 }
