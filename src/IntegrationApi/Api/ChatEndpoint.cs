@@ -94,7 +94,7 @@ internal sealed partial class ChatEndpoint(
                 ChatRequestException r => ChatErrors.From(r),
                 _ => ChatErrors.TimedOut("credential check", VerifyTimeout),
             };
-            var message = credential?.Redact(error.Message) ?? error.Message;
+            var message = credential?.RedactAndTruncate(error.Message) ?? error.Message;
             return new Proto.VerifyCredentialResponse { Code = error.Code, Success = false, RequestId = requestId, ErrorMessage = message };
         }
         catch (Exception ex) when (!context.CancellationToken.IsCancellationRequested)

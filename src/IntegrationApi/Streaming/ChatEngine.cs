@@ -113,7 +113,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
     private ChatOutcome Finish(ulong requestId, IChatProvider provider, ChatRequest request, ChatResult? result, ChatError? error,
         long start, TimeSpan? timeToFirstToken, int attempts)
     {
-        if (error is not null) error = error with { Message = request.Credential.Redact(error.Message) };
+        if (error is not null) error = error with { Message = request.Credential.RedactAndTruncate(error.Message) };
         var outcome = new ChatOutcome(requestId, result, error, time.GetElapsedTime(start), timeToFirstToken, attempts);
         metrics.RequestCompleted(provider.Name, request.Model, error?.Code ?? 200, outcome.Elapsed, timeToFirstToken, result?.Usage, attempts);
         return outcome;

@@ -81,6 +81,7 @@ public sealed class TestGateway : IAsyncDisposable
             ["Providers:Mistral:BaseUrl"] = fakes["mistral"].BaseUrl,
             ["Providers:Gemini:BaseUrl"] = fakes["gemini"].BaseUrl,
             ["Providers:VertexAI:BaseUrl"] = fakes["vertexai"].BaseUrl,
+            ["Providers:VertexAI:TokenUri"] = ((VertexAIFake)fakes["vertexai"]).TokenUri,
             ["Providers:Cohere:BaseUrl"] = fakes["cohere"].BaseUrl,
             ["Providers:Replicate:BaseUrl"] = fakes["replicate"].BaseUrl,
             ["Providers:Azure:AllowLoopbackEndpoints"] = "true",
