@@ -76,7 +76,7 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
             {
                 ("credential.value", (r, d) => { r.Credential.Value.Fields["deep"] = Nest(d, rng); return $"credential.value nested {d} deep"; }),
                 ("content.meta", (r, d) => { r.Conversations[0].Contents[0].Meta = new Struct { Fields = { ["deep"] = Nest(d, rng) } }; return $"content.meta nested {d} deep"; }),
-                ("tool items", (r, d) => { r.ToolDefinitions.Add(DeepTool(d)); return $"tool parameters nested {d} levels through items"; }),
+                ("tool items", (r, d) => { r.ToolDefinitions.Add(ProtoMutator.DeepTool(d)); return $"tool parameters nested {d} levels through items"; }),
             };
             foreach (var (what, apply) in cases)
             {
@@ -598,19 +598,6 @@ public sealed class StreamChatFuzzTests(ITestOutputHelper output)
         for (var i = 0; i < depth; i++)
             v = rng.Next(2) == 0 ? Value.ForStruct(new Struct { Fields = { ["k"] = v } }) : Value.ForList(v);
         return v;
-    }
-
-    private static Proto.ToolDefinition DeepTool(int depth)
-    {
-        var tool = TestRequests.WeatherTool();
-        var p = tool.FunctionDefinition.Parameters;
-        for (var i = 0; i < depth; i++)
-        {
-            var inner = new Proto.FunctionParameter { Type = "object" };
-            p.Properties["p"] = new Proto.FunctionParameterProperty { Type = "array", Items = inner };
-            p = inner;
-        }
-        return tool;
     }
 
     /// <summary>A known-good request on a new stream, then half-close: null when it succeeds and the call ends OK.</summary>

@@ -48,6 +48,20 @@ public sealed class Mutant(int index, string provider, Proto.ChatRequest request
 /// </summary>
 public sealed class ProtoMutator(Random rng, Func<string, string, string, Proto.ChatRequest> newValid, IReadOnlyList<string> providers, bool llmService)
 {
+    /// <summary>The weather tool with its parameters nested <paramref name="depth"/> levels through array <c>items</c>.</summary>
+    public static Proto.ToolDefinition DeepTool(int depth)
+    {
+        var tool = TestRequests.WeatherTool();
+        var p = tool.FunctionDefinition.Parameters;
+        for (var i = 0; i < depth; i++)
+        {
+            var inner = new Proto.FunctionParameter { Type = "object" };
+            p.Properties["p"] = new Proto.FunctionParameterProperty { Type = "array", Items = inner };
+            p = inner;
+        }
+        return tool;
+    }
+
     private static readonly string[] ParamKeys =
     [
         "model.temperature", "model.max_completion_tokens", "model.max_tokens", "model.top_p", "model.top_k", "model.stop",
@@ -324,15 +338,7 @@ public sealed class ProtoMutator(Random rng, Func<string, string, string, Proto.
             case 0:
             {
                 var depth = 1 + rng.Next(60);
-                var tool = TestRequests.WeatherTool();
-                var p = tool.FunctionDefinition.Parameters;
-                for (var i = 0; i < depth; i++)
-                {
-                    var inner = new Proto.FunctionParameter { Type = "object" };
-                    p.Properties["p"] = new Proto.FunctionParameterProperty { Type = "array", Items = inner };
-                    p = inner;
-                }
-                tools.Add(tool);
+                tools.Add(DeepTool(depth));
                 m.Notes.Add($"tool parameters nested {depth} levels through items");
                 return true;
             }
