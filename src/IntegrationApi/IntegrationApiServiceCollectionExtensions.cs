@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using IntegrationApi.Providers;
-using IntegrationApi.Streaming;
+using IntegrationApi.Engine;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace IntegrationApi;
@@ -67,7 +67,7 @@ public static class IntegrationApiServiceCollectionExtensions
         services.TryAddSingleton<Audit.IAuditStore, Audit.SqlAuditStore>();
         services.TryAddSingleton<Audit.AuditWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<Audit.AuditWriter>());
-        services.TryAddSingleton<AuditTrail>();
+        services.TryAddSingleton<Audit.AuditTrail>();
     }
 
     private static void AddConnections(this IServiceCollection services)
@@ -87,7 +87,9 @@ public static class IntegrationApiServiceCollectionExtensions
         services.TryAddSingleton<RequestIdGenerator>();
         services.TryAddSingleton<ChatEngine>();
         services.TryAddSingleton<ChatRouting>();
-        services.TryAddSingleton<ChatEndpoint>();
+        services.TryAddSingleton<UnaryChat>();
+        services.TryAddSingleton<StreamChatSessionFactory>();
+        services.TryAddSingleton<CredentialCheck>();
         services.TryAddSingleton<PrincipalLimiter>();
         // Kestrel must wait for streams to drain; give it a little longer than the drain itself.
         services.AddOptions<HostOptions>().Configure<Microsoft.Extensions.Options.IOptions<EngineOptions>>((host, engine) =>

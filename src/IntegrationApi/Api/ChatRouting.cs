@@ -10,11 +10,9 @@ internal readonly record struct PreparedRequest(IChatProvider Provider, ChatRequ
 /// <summary>Picks the adapter for a request: the service's own provider, or <c>providerName</c> on <c>LlmService</c>.</summary>
 internal sealed class ChatRouting(ProviderRegistry registry)
 {
-    /// <summary>The credential check of <paramref name="provider"/>, when its adapter has one.</summary>
-    public ICredentialVerifier? Verifier(string provider) => registry.Find(provider) as ICredentialVerifier;
-
-    /// <summary>Whether <paramref name="provider"/> has an adapter on this server.</summary>
-    public bool IsAvailable(string provider) => registry.Find(provider) is not null;
+    /// <summary>The credential check of <paramref name="provider"/> (every adapter has one).</summary>
+    public ICredentialVerifier Verifier(string provider) =>
+        registry.Find(provider) as ICredentialVerifier ?? throw new InvalidOperationException($"the {provider} adapter cannot verify credentials");
 
     /// <summary>Validates and routes <paramref name="request"/>; problems throw <see cref="ChatRequestException"/> (400).</summary>
     public PreparedRequest Prepare(Proto.ChatRequest request, string? serviceProvider)
@@ -33,9 +31,7 @@ internal sealed class ChatRouting(ProviderRegistry registry)
             provider = named;
 
         var adapter = registry.Find(provider) ?? throw new ChatRequestException(
-            ProviderNames.All.Contains(provider, StringComparer.OrdinalIgnoreCase)
-                ? $"provider \"{provider}\" is not available on this server yet"
-                : $"providerName \"{ProtoJson.Printable(provider)}\" is unknown ({string.Join(", ", ProviderNames.All)})");
+            $"providerName \"{ProtoJson.Printable(provider)}\" is unknown ({string.Join(", ", ProviderNames.All)})");
         return new PreparedRequest(adapter, ProtoMapping.ToChatRequest(request));
     }
 }

@@ -5,7 +5,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using IntegrationApi.Chat;
 using IntegrationApi.Contracts.Common;
-using IntegrationApi.Streaming;
+using IntegrationApi.Engine;
 using Proto = IntegrationApi.Contracts;
 
 namespace IntegrationApi.Api;
@@ -39,14 +39,14 @@ internal static class ProtoMapping
     /// <summary><c>additionalData</c> goes into the audit record: bounded like <c>CreateMetadata</c>.</summary>
     private static void CheckAdditionalData(IDictionary<string, string> data)
     {
-        if (data.Count > AuditTrail.MaxMetadataEntries)
-            throw new ChatRequestException($"additionalData has {data.Count} entries; at most {AuditTrail.MaxMetadataEntries}");
+        if (data.Count > Audit.AuditTrail.MaxMetadataEntries)
+            throw new ChatRequestException($"additionalData has {data.Count} entries; at most {Audit.AuditTrail.MaxMetadataEntries}");
         foreach (var (key, value) in data)
         {
-            if (key.Length is 0 || key.Length > AuditTrail.MaxMetadataKeyLength)
-                throw new ChatRequestException($"additionalData keys must be 1 to {AuditTrail.MaxMetadataKeyLength} characters");
-            if (value.Length > AuditTrail.MaxMetadataValueLength)
-                throw new ChatRequestException($"additionalData[\"{ProtoJson.Printable(key)}\"] is longer than {AuditTrail.MaxMetadataValueLength} characters");
+            if (key.Length is 0 || key.Length > Audit.AuditTrail.MaxMetadataKeyLength)
+                throw new ChatRequestException($"additionalData keys must be 1 to {Audit.AuditTrail.MaxMetadataKeyLength} characters");
+            if (value.Length > Audit.AuditTrail.MaxMetadataValueLength)
+                throw new ChatRequestException($"additionalData[\"{ProtoJson.Printable(key)}\"] is longer than {Audit.AuditTrail.MaxMetadataValueLength} characters");
         }
     }
 

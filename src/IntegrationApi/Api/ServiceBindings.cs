@@ -5,110 +5,110 @@ using Proto = IntegrationApi.Contracts;
 namespace IntegrationApi.Api;
 
 // Thin gRPC bindings: every service delegates Chat, StreamChat and VerifyCredential to the one
-// ChatEndpoint. RPCs not overridden here (Embedding, Reranking, GetModeration) answer Unimplemented.
+// UnaryChat, StreamChatSessionFactory and CredentialCheck. RPCs not overridden here (Embedding, Reranking, GetModeration) answer Unimplemented.
 
-internal sealed class OpenAiServiceBinding(ChatEndpoint endpoint) : Proto.OpenAiService.OpenAiServiceBase
+internal sealed class OpenAiServiceBinding(UnaryChat chat, StreamChatSessionFactory streams, CredentialCheck credentials) : Proto.OpenAiService.OpenAiServiceBase
 {
     public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
-        endpoint.ChatAsync(request, context, ProviderNames.OpenAI);
+        chat.ChatAsync(request, context, ProviderNames.OpenAI);
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
-        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.OpenAI);
+        streams.StreamChatAsync(requestStream, responseStream, context, ProviderNames.OpenAI);
 
     public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
-        endpoint.VerifyCredentialAsync(request, context, ProviderNames.OpenAI);
+        credentials.VerifyCredentialAsync(request, context, ProviderNames.OpenAI);
 }
 
-internal sealed class AzureServiceBinding(ChatEndpoint endpoint) : Proto.AzureService.AzureServiceBase
+internal sealed class AzureServiceBinding(UnaryChat chat, StreamChatSessionFactory streams, CredentialCheck credentials) : Proto.AzureService.AzureServiceBase
 {
     public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
-        endpoint.ChatAsync(request, context, ProviderNames.Azure);
+        chat.ChatAsync(request, context, ProviderNames.Azure);
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
-        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Azure);
+        streams.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Azure);
 
     public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
-        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Azure);
+        credentials.VerifyCredentialAsync(request, context, ProviderNames.Azure);
 }
 
-internal sealed class GeminiServiceBinding(ChatEndpoint endpoint) : Proto.GeminiService.GeminiServiceBase
+internal sealed class GeminiServiceBinding(UnaryChat chat, StreamChatSessionFactory streams, CredentialCheck credentials) : Proto.GeminiService.GeminiServiceBase
 {
     public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
-        endpoint.ChatAsync(request, context, ProviderNames.Gemini);
+        chat.ChatAsync(request, context, ProviderNames.Gemini);
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
-        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Gemini);
+        streams.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Gemini);
 
     public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
-        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Gemini);
+        credentials.VerifyCredentialAsync(request, context, ProviderNames.Gemini);
 }
 
-internal sealed class VertexAiServiceBinding(ChatEndpoint endpoint) : Proto.VertexAiService.VertexAiServiceBase
+internal sealed class VertexAiServiceBinding(UnaryChat chat, StreamChatSessionFactory streams, CredentialCheck credentials) : Proto.VertexAiService.VertexAiServiceBase
 {
     public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
-        endpoint.ChatAsync(request, context, ProviderNames.VertexAI);
+        chat.ChatAsync(request, context, ProviderNames.VertexAI);
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
-        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.VertexAI);
+        streams.StreamChatAsync(requestStream, responseStream, context, ProviderNames.VertexAI);
 
     public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
-        endpoint.VerifyCredentialAsync(request, context, ProviderNames.VertexAI);
+        credentials.VerifyCredentialAsync(request, context, ProviderNames.VertexAI);
 }
 
-internal sealed class ReplicateServiceBinding(ChatEndpoint endpoint) : Proto.ReplicateService.ReplicateServiceBase
+internal sealed class ReplicateServiceBinding(UnaryChat chat, StreamChatSessionFactory streams, CredentialCheck credentials) : Proto.ReplicateService.ReplicateServiceBase
 {
     public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
-        endpoint.ChatAsync(request, context, ProviderNames.Replicate);
+        chat.ChatAsync(request, context, ProviderNames.Replicate);
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
-        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Replicate);
+        streams.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Replicate);
 
     public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
-        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Replicate);
+        credentials.VerifyCredentialAsync(request, context, ProviderNames.Replicate);
 }
 
-internal sealed class AnthropicServiceBinding(ChatEndpoint endpoint) : Proto.AnthropicService.AnthropicServiceBase
+internal sealed class AnthropicServiceBinding(UnaryChat chat, StreamChatSessionFactory streams, CredentialCheck credentials) : Proto.AnthropicService.AnthropicServiceBase
 {
     public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
-        endpoint.ChatAsync(request, context, ProviderNames.Anthropic);
+        chat.ChatAsync(request, context, ProviderNames.Anthropic);
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
-        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Anthropic);
+        streams.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Anthropic);
 
     public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
-        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Anthropic);
+        credentials.VerifyCredentialAsync(request, context, ProviderNames.Anthropic);
 }
 
-internal sealed class CohereServiceBinding(ChatEndpoint endpoint) : Proto.CohereService.CohereServiceBase
+internal sealed class CohereServiceBinding(UnaryChat chat, StreamChatSessionFactory streams, CredentialCheck credentials) : Proto.CohereService.CohereServiceBase
 {
     public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
-        endpoint.ChatAsync(request, context, ProviderNames.Cohere);
+        chat.ChatAsync(request, context, ProviderNames.Cohere);
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
-        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Cohere);
+        streams.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Cohere);
 
     public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
-        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Cohere);
+        credentials.VerifyCredentialAsync(request, context, ProviderNames.Cohere);
 }
 
-internal sealed class MistralServiceBinding(ChatEndpoint endpoint) : Proto.MistralService.MistralServiceBase
+internal sealed class MistralServiceBinding(UnaryChat chat, StreamChatSessionFactory streams, CredentialCheck credentials) : Proto.MistralService.MistralServiceBase
 {
     public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
-        endpoint.ChatAsync(request, context, ProviderNames.Mistral);
+        chat.ChatAsync(request, context, ProviderNames.Mistral);
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
-        endpoint.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Mistral);
+        streams.StreamChatAsync(requestStream, responseStream, context, ProviderNames.Mistral);
 
     public override Task<Proto.VerifyCredentialResponse> VerifyCredential(Proto.VerifyCredentialRequest request, ServerCallContext context) =>
-        endpoint.VerifyCredentialAsync(request, context, ProviderNames.Mistral);
+        credentials.VerifyCredentialAsync(request, context, ProviderNames.Mistral);
 }
 
 /// <summary>One front door: <c>ChatRequest.providerName</c> picks the provider per request.</summary>
-internal sealed class LlmServiceBinding(ChatEndpoint endpoint) : Proto.LlmService.LlmServiceBase
+internal sealed class LlmServiceBinding(UnaryChat chat, StreamChatSessionFactory streams) : Proto.LlmService.LlmServiceBase
 {
     public override Task<Proto.ChatResponse> Chat(Proto.ChatRequest request, ServerCallContext context) =>
-        endpoint.ChatAsync(request, context, serviceProvider: null);
+        chat.ChatAsync(request, context, serviceProvider: null);
 
     public override Task StreamChat(IAsyncStreamReader<Proto.ChatRequest> requestStream, IServerStreamWriter<Proto.ChatResponse> responseStream, ServerCallContext context) =>
-        endpoint.StreamChatAsync(requestStream, responseStream, context, serviceProvider: null);
+        streams.StreamChatAsync(requestStream, responseStream, context, serviceProvider: null);
 }

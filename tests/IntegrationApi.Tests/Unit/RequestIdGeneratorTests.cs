@@ -1,4 +1,4 @@
-using IntegrationApi.Streaming;
+using IntegrationApi.Engine;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Tests.Unit;

@@ -4,7 +4,7 @@ using IntegrationApi.Providers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace IntegrationApi.Streaming;
+namespace IntegrationApi.Engine;
 
 /// <summary>
 /// Runs one request against one provider, for a stream or a unary call alike:

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace IntegrationApi.Streaming;
+namespace IntegrationApi.Engine;
 
 /// <summary>Limits and timeouts of the chat engine (<c>Engine</c> section).</summary>
 public sealed class EngineOptions

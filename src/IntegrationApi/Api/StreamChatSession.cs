@@ -2,13 +2,14 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using System.Threading.RateLimiting;
 using Grpc.Core;
-using IntegrationApi.Api;
+using IntegrationApi.Audit;
+using IntegrationApi.Engine;
 using IntegrationApi.Auth;
 using IntegrationApi.Chat;
 using Microsoft.Extensions.Logging;
 using Proto = IntegrationApi.Contracts;
 
-namespace IntegrationApi.Streaming;
+namespace IntegrationApi.Api;
 
 /// <summary>
 /// One bidirectional <c>StreamChat</c> call: one reader, one task per request, one writer.
@@ -60,13 +61,13 @@ internal sealed partial class StreamChatSession
     private int _waiting;                                      // requests waiting for a slot or in the serial lane
     private int _draining;
 
-    public StreamChatSession(ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, EngineOptions options, TimeProvider time,
-        Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter, AuditTrail audit, CallerAuthenticator authenticator,
-        ILogger logger, IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses,
+    /// <summary>A session for one call; <paramref name="services"/> holds what every session of the server shares.</summary>
+    public StreamChatSession(StreamChatSessionFactory services, IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses,
         ServerCallContext context, CallerPrincipal principal, string? serviceProvider)
     {
-        (_engine, _routing, _ids, _options, _time, _logger) = (engine, routing, ids, options, time, logger);
-        (_metrics, _principalLimiter, _audit, _authenticator) = (metrics, principalLimiter, audit, authenticator);
+        var options = services.Options;
+        (_engine, _routing, _ids, _options, _time, _logger) = (services.Engine, services.Routing, services.Ids, options, services.Time, services.Logger);
+        (_metrics, _principalLimiter, _audit, _authenticator) = (services.Metrics, services.PrincipalLimiter, services.Audit, services.Authenticator);
         _callTags = AuditTrail.CallTags(context.RequestHeaders);
         _rate = options.RequestsPerSecondPerStream <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {

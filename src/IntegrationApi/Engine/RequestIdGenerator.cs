@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace IntegrationApi.Streaming;
+namespace IntegrationApi.Engine;
 
 /// <summary>
 /// Unique, time-ordered uint64 request ids in the original's snowflake layout: 41 bits of milliseconds

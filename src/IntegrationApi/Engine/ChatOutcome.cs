@@ -1,6 +1,6 @@
 using IntegrationApi.Chat;
 
-namespace IntegrationApi.Streaming;
+namespace IntegrationApi.Engine;
 
 /// <summary>How one request ended: a result or an error, with its timings.</summary>
 public sealed record ChatOutcome(ulong RequestId, ChatResult? Result, ChatError? Error, TimeSpan Elapsed, TimeSpan? TimeToFirstToken, int Attempts)

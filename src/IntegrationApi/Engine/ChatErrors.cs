@@ -1,7 +1,7 @@
 using IntegrationApi.Chat;
 using IntegrationApi.Providers;
 
-namespace IntegrationApi.Streaming;
+namespace IntegrationApi.Engine;
 
 /// <summary>The one table from failures to contract codes (contract §4).</summary>
 public static class ChatErrors

@@ -1,8 +1,9 @@
 using System.Threading.RateLimiting;
 using IntegrationApi.Auth;
+using IntegrationApi.Engine;
 using Microsoft.Extensions.Options;
 
-namespace IntegrationApi.Streaming;
+namespace IntegrationApi.Api;
 
 /// <summary>Concurrent requests per principal (organization + project), over all of its streams and unary calls.</summary>
 public sealed class PrincipalLimiter : IDisposable

@@ -1,11 +1,10 @@
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using IntegrationApi.Audit;
 using IntegrationApi.Auth;
 using Proto = IntegrationApi.Contracts;
 
-namespace IntegrationApi.Api;
+namespace IntegrationApi.Audit;
 
 /// <summary>Turns a request and its terminal response into the one audit record it leaves.</summary>
 internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, Microsoft.Extensions.Options.IOptions<AuditOptions> options, ILogger<AuditTrail> logger)
@@ -30,6 +29,9 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
 
     /// <summary>Caller metadata kept per record: at most this many entries, each key and value cut to the lengths below.</summary>
     public const int MaxMetadataEntries = 64, MaxMetadataKeyLength = 128, MaxMetadataValueLength = 4096;
+
+    /// <summary>A model name longer than this is cut in the record (requests with one are refused anyway).</summary>
+    private const int MaxModelNameLength = 256;
 
     /// <summary>
     /// Records one request's outcome. Never throws into the request: a record that cannot be built in full (a payload
@@ -57,7 +59,7 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
         Proto.ChatRequest request, Proto.ChatResponse terminal)
     {
         var provider = serviceProvider ?? Cut(request.ProviderName.ToLowerInvariant(), 64);
-        var model = Cut(Text(request.ModelParameters.GetValueOrDefault("model.name")) ?? "", Api.ProtoMapping.MaxModelNameLength);
+        var model = Cut(Text(request.ModelParameters.GetValueOrDefault("model.name")) ?? "", MaxModelNameLength);
         var metadata = new Dictionary<string, string>(Math.Min(request.AdditionalData.Count, MaxMetadataEntries) + 6);
         foreach (var (k, v) in request.AdditionalData)
         {

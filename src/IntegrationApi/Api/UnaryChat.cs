@@ -1,0 +1,73 @@
+using Grpc.Core;
+using IntegrationApi.Audit;
+using IntegrationApi.Auth;
+using IntegrationApi.Chat;
+using IntegrationApi.Engine;
+using Microsoft.Extensions.Options;
+using Proto = IntegrationApi.Contracts;
+
+namespace IntegrationApi.Api;
+
+/// <summary><c>Chat</c> of every service: the engine run for one request, answered with what a stream's terminal would be.</summary>
+internal sealed partial class UnaryChat(
+    ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> options, TimeProvider time,
+    PrincipalLimiter principalLimiter, AuditTrail audit, IHostApplicationLifetime lifetime, ILogger<UnaryChat> logger)
+{
+    private static readonly Func<string, CancellationToken, ValueTask> IgnoreText = static (_, _) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Unary chat: the same engine, answering with what a stream would send as the terminal response. Every call that
+    /// got past authentication leaves exactly one audit record, also when it is cancelled, passes its deadline or fails.
+    /// </summary>
+    public async Task<Proto.ChatResponse> ChatAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider)
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+            throw new RpcException(new Status(StatusCode.Unavailable, "the server is shutting down"));
+        var principal = AuthInterceptor.PrincipalOf(context);
+        var requestId = ids.Next();
+        Proto.ChatResponse response;
+        try
+        {
+            response = await AnswerAsync(request, context, serviceProvider, principal, requestId).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            var deadlinePassed = context.Deadline <= time.GetUtcNow().UtcDateTime;
+            var error = deadlinePassed ? ChatErrors.CallDeadlinePassed() : ChatErrors.CancelledByClient();
+            audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request,
+                ProtoMapping.Failure(requestId, request.ClientRequestId, error));
+            throw new RpcException(deadlinePassed
+                ? new Status(StatusCode.DeadlineExceeded, "the call's deadline passed")
+                : new Status(StatusCode.Cancelled, "the call was cancelled"));
+        }
+        catch (Exception ex)
+        {
+            Log.UnaryFailed(logger, requestId, ex);
+            response = ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.InternalError());
+        }
+        audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request, response);
+        return response;
+    }
+
+    private async Task<Proto.ChatResponse> AnswerAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider,
+        CallerPrincipal principal, ulong requestId)
+    {
+        if (request.Action != Proto.ChatAction.Chat)
+            return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(new ChatRequestException("action must be CHAT on unary Chat (CANCEL is for StreamChat)")));
+        PreparedRequest prepared;
+        try { prepared = routing.Prepare(request, serviceProvider); }
+        catch (ChatRequestException ex) { return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)); }
+        using var lease = principalLimiter.TryAcquire(principal);
+        if (lease is null)
+            return ProtoMapping.Failure(requestId, request.ClientRequestId,
+                ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
+        var outcome = await engine.RunAsync(prepared.Provider, prepared.Request, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
+        return ProtoMapping.Terminal(outcome, request.ClientRequestId);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Error, "Unary request {RequestId} failed unexpectedly")]
+        public static partial void UnaryFailed(ILogger logger, ulong requestId, Exception exception);
+    }
+}
