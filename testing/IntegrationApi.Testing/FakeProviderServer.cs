@@ -224,6 +224,7 @@ public abstract class FakeProviderServer : IAsyncDisposable
         response.StatusCode = 200;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
+        request.MarkStreaming();
         await WriteFramesAsync(response, plan.Head, aborted).ConfigureAwait(false);
 
         for (var i = 0; i <= plan.Content.Count; i++)

@@ -7,6 +7,7 @@ public sealed class RecordedRequest
 {
     private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _streaming = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _chunksWritten;
 
     internal RecordedRequest(string connectionId, string method, string path, string query, IReadOnlyDictionary<string, string> headers, string body)
@@ -31,11 +32,14 @@ public sealed class RecordedRequest
     /// <summary>Completes when the fake finished handling the request (answered in full, failed, or aborted).</summary>
     public Task Finished => _finished.Task;
     public bool WasAborted => _aborted.Task.IsCompleted;
+    /// <summary>Completes when the fake began its streamed answer (status and headers are on their way to the client).</summary>
+    public Task Streaming => _streaming.Task;
     /// <summary>Content chunks written and flushed so far.</summary>
     public int ChunksWritten => Volatile.Read(ref _chunksWritten);
 
     internal void MarkAborted() => _aborted.TrySetResult();
     internal void MarkFinished() => _finished.TrySetResult();
+    internal void MarkStreaming() => _streaming.TrySetResult();
     internal void CountChunk() => Interlocked.Increment(ref _chunksWritten);
 
     /// <summary>Header value or null.</summary>

@@ -7,7 +7,7 @@ using Proto = IntegrationApi.Contracts;
 namespace IntegrationApi.Api;
 
 /// <summary><c>VerifyCredential</c> of the eight provider services.</summary>
-internal sealed partial class CredentialCheck(ChatRouting routing, RequestIdGenerator ids, ILogger<CredentialCheck> logger)
+internal sealed partial class CredentialCheck(ChatRouting routing, RequestIdGenerator ids, TimeProvider time, ILogger<CredentialCheck> logger)
 {
     /// <summary>
     /// Checks a credential with the provider's cheapest authenticated call (the original answered "valid"
@@ -18,8 +18,8 @@ internal sealed partial class CredentialCheck(ChatRouting routing, RequestIdGene
         var verifier = routing.Verifier(provider);
         var requestId = ids.Next();
         ProviderCredential? credential = null;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        timeout.CancelAfter(VerifyTimeout);
+        using var timeout = new CancellationTokenSource(VerifyTimeout, time);
+        using var link = context.CancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeout);
         try
         {
             credential = ProtoMapping.ToCredential(request.Credential);

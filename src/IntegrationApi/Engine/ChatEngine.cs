@@ -42,9 +42,11 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
             var builder = new ChatResultBuilder();
             var firstTokenDeadline = time.GetTimestamp() + ToTicks(_options.TimeToFirstTokenTimeout);
             var waitingForFirstToken = true;
-            using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            // The timer runs on the injected clock (tests drive timeouts with a fake one); the caller's token cancels it too.
             var armed = Math.Min(firstTokenDeadline, totalDeadline);
-            var armedForTotal = Arm(timer, firstTokenDeadline, totalDeadline); // which limit a firing timer means
+            using var timer = new CancellationTokenSource(Until(armed), time);
+            using var link = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timer);
+            var armedForTotal = totalDeadline <= firstTokenDeadline; // which limit a firing timer means
             try
             {
                 await using var updates = provider.GetStreamingResponseAsync(request, timer.Token).GetAsyncEnumerator(timer.Token);
@@ -143,10 +145,15 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
     /// <summary>Arms the timer for the nearer deadline; true when that is the total one.</summary>
     private bool Arm(CancellationTokenSource timer, long phaseDeadline, long totalDeadline)
     {
-        var remaining = Math.Min(phaseDeadline, totalDeadline) - time.GetTimestamp();
-        var ms = Math.Clamp(Math.Ceiling(remaining * 1000.0 / time.TimestampFrequency), 1, int.MaxValue - 1);
-        timer.CancelAfter(TimeSpan.FromMilliseconds(ms));
+        timer.CancelAfter(Until(Math.Min(phaseDeadline, totalDeadline))); // re-arms the timer the source made on `time`
         return totalDeadline <= phaseDeadline;
+    }
+
+    /// <summary>From now to <paramref name="deadline"/> (a timestamp), at least 1 ms: a zero delay would cancel at once, synchronously.</summary>
+    private TimeSpan Until(long deadline)
+    {
+        var ms = Math.Clamp(Math.Ceiling((deadline - time.GetTimestamp()) * 1000.0 / time.TimestampFrequency), 1, int.MaxValue - 1);
+        return TimeSpan.FromMilliseconds(ms);
     }
 
     private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.Extensions.Time.Testing;
 using IntegrationApi.Testing;
 using IntegrationApi.Tests.Infrastructure;
 using static IntegrationApi.Tests.Infrastructure.TestRequests;
@@ -12,11 +13,20 @@ public sealed class StreamChatFailureTests
 {
     public static IEnumerable<object[]> AllProviders => ProviderCases;
 
-    private static async Task<Proto.ChatResponse> OneTerminalThenHealthyAsync(TestGateway gateway, string provider, Proto.ChatRequest request)
+    private static async Task<Proto.ChatResponse> OneTerminalThenHealthyAsync(TestGateway gateway, string provider, Proto.ChatRequest request,
+        Func<ChatStream, Task>? afterSend = null, Func<Task, Task>? whileWaiting = null)
     {
         using var stream = gateway.OpenStream(provider);
         await stream.SendAsync(request);
-        var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+        if (afterSend is not null) await afterSend(stream);
+        Proto.ChatResponse terminal;
+        if (whileWaiting is null) terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+        else
+        {
+            var reading = stream.ReadUntilAsync(ChatStream.IsTerminal);
+            await whileWaiting(reading);
+            terminal = await reading;
+        }
         // The stream goes on: a good request on the same stream still works.
         await stream.SendAsync(gateway.NewChat(provider, "healthy"));
         var next = await stream.ReadUntilAsync(ChatStream.IsTerminal);
@@ -193,14 +203,28 @@ public sealed class StreamChatFailureTests
         Assert.Equal(2, gateway.Fake(provider).Requests.Count); // a delta was sent: no retry
     }
 
-    // The limits below leave room for a loaded CI machine: the follow-up healthy request on the same
-    // stream runs under the same limits.
+    // Timeouts run on a fake clock: the fake provider holds its answer, the test moves the service's clock past the
+    // limit, and the engine's timer fires. No test waits for a timeout in real time.
+    /// <summary>A gateway on a fake clock whose fake answers the first request with <paramref name="stall"/>; the task completes when that answer began streaming.</summary>
+    private static async Task<(TestGateway Gateway, FakeTimeProvider Clock, Task Streaming)> StalledAsync(string provider, string setting, FakeScript stall)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { [setting] = "00:00:01.500" }, time: clock);
+        var streaming = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        gateway.Fake(provider).Responder = r => streaming.TrySetResult(r.Streaming) ? stall : null;
+        return (gateway, clock, streaming.Task.Unwrap());
+    }
+
     [Theory, MemberData(nameof(AllProviders))]
     public async Task NoFirstToken_504_UpstreamAborted(string provider)
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:TimeToFirstTokenTimeout"] = "00:00:01.500" });
-        gateway.Fake(provider).Enqueue(new FakeScript { Fault = FakeFault.Stall, FaultAfterChunks = 0 });
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
+        var (gateway, clock, received) = await StalledAsync(provider, "Engine:TimeToFirstTokenTimeout", new FakeScript { Fault = FakeFault.Stall, FaultAfterChunks = 0 });
+        await using var _ = gateway;
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"), async _ =>
+        {
+            await received.DefaultTimeout(); // the upstream answer is under way: the first-token timer runs
+            clock.Advance(TimeSpan.FromSeconds(1.5));
+        });
         Assert.Equal(504, terminal.Code);
         Assert.Contains("no first token", terminal.Error.ErrorMessage);
         await gateway.Fake(provider).Requests[0].Aborted.DefaultTimeout();
@@ -209,9 +233,19 @@ public sealed class StreamChatFailureTests
     [Theory, MemberData(nameof(AllProviders))]
     public async Task GapBetweenChunks_504(string provider)
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:IdleTimeout"] = "00:00:01.500" });
-        gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
+        var (gateway, clock, _) = await StalledAsync(provider, "Engine:IdleTimeout", new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
+        await using var __ = gateway;
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"),
+            stream => stream.WaitForAsync(r => !ChatStream.IsTerminal(r)), // the first chunk arrived: the idle timer runs
+            async terminalRead =>
+        {
+            // The engine re-arms its idle timer right after it hands the delta on; step the clock until the gap is seen.
+            while (!terminalRead.IsCompleted)
+            {
+                clock.Advance(TimeSpan.FromSeconds(1.5));
+                await Task.WhenAny(terminalRead, Task.Delay(5));
+            }
+        });
         Assert.Equal(504, terminal.Code);
         Assert.Contains("no chunk", terminal.Error.ErrorMessage);
         await gateway.Fake(provider).Requests[0].Aborted.DefaultTimeout();
@@ -220,9 +254,13 @@ public sealed class StreamChatFailureTests
     [Theory, MemberData(nameof(AllProviders))]
     public async Task TotalTimeout_504(string provider)
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:TotalTimeout"] = "00:00:01.500" });
-        gateway.Fake(provider).Enqueue(new FakeScript { TextChunks = Enumerable.Repeat("t", 100).ToArray(), ChunkGap = TimeSpan.FromMilliseconds(40) });
-        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"));
+        var (gateway, clock, received) = await StalledAsync(provider, "Engine:TotalTimeout", new FakeScript { TextChunks = ["t", "t"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
+        await using var _ = gateway;
+        var terminal = await OneTerminalThenHealthyAsync(gateway, provider, gateway.NewChat(provider, "hi"), async _ =>
+        {
+            await received.DefaultTimeout(); // the upstream answer is under way: the total deadline runs
+            clock.Advance(TimeSpan.FromSeconds(1.5));
+        });
         Assert.Equal(504, terminal.Code);
         Assert.Contains("took too long", terminal.Error.ErrorMessage);
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Grpc.Core;
 using IntegrationApi.Testing;
 using IntegrationApi.Tests.Infrastructure;
@@ -55,14 +56,22 @@ public sealed class StreamChatLifecycleTests
     [Fact]
     public async Task Drain_RequestsStillRunningAtTheDeadline_Cancelled503()
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:DrainTimeout"] = "00:00:00.200" });
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:DrainTimeout"] = "00:00:20" }, time: clock);
         gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.Stall, FaultAfterChunks = 1 };
         using var stream = gateway.OpenStream("openai");
 
         await stream.SendAsync(NewChat("openai", "stuck", "s"));
         await stream.WaitForAsync(r => r.ClientRequestId == "s");
         var stopping = gateway.App.StopAsync();
-        var terminal = await stream.WaitForAsync(r => r.ClientRequestId == "s" && ChatStream.IsTerminal(r));
+        var reading = stream.WaitForAsync(r => r.ClientRequestId == "s" && ChatStream.IsTerminal(r));
+        // The drain deadline runs on the service's clock from when the drain began: step it until the deadline passes.
+        while (!reading.IsCompleted)
+        {
+            clock.Advance(TimeSpan.FromSeconds(20));
+            await Task.WhenAny(reading, Task.Delay(5));
+        }
+        var terminal = await reading;
         Assert.Equal(503, terminal.Code);
         Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
         await gateway.OpenAI.Requests[0].Aborted.DefaultTimeout();
@@ -72,13 +81,16 @@ public sealed class StreamChatLifecycleTests
     [Fact]
     public async Task MaximumStreamAge_StreamDrainsAndEndsOk()
     {
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:00:00.300" });
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:05:00" }, time: clock);
         gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a"] };
         using var stream = gateway.OpenStream("openai");
 
         await stream.SendAsync(NewChat("openai", "before"));
         Assert.True((await stream.ReadUntilAsync(ChatStream.IsTerminal)).Success);
-        // Without half-closing, the server ends the call once the stream is old enough.
+        // Without half-closing, the server ends the call once the stream is old enough (the stream was open when
+        // its request was answered, so its age timer is armed).
+        clock.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
     }
 
