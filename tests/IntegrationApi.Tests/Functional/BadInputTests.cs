@@ -146,6 +146,9 @@ public sealed class BadInputTests
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout()); // its first delta: it is running
         await call.RequestStream.WriteAsync(junk);
         await call.RequestStream.WriteAsync(gateway.NewChat("openai", "after the junk", "never").ToByteArray());
+        // Half-close too: a server that ends a call while the client is still sending resets the HTTP/2 stream, and the
+        // client may then report that reset (Cancelled) instead of the status the server sent.
+        await call.RequestStream.CompleteAsync();
         release.SetResult();
 
         var responses = new List<Proto.ChatResponse>();
