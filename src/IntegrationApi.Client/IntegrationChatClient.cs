@@ -162,9 +162,9 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
         long? Metric(string name) => response.Metrics.FirstOrDefault(m => m.Name == name) is { } m && long.TryParse(m.Value, CultureInfo.InvariantCulture, out var v) ? v : null;
         contents.Add(new UsageContent(new UsageDetails
         {
-            InputTokenCount = Metric("INPUT_TOKEN"),
-            OutputTokenCount = Metric("OUTPUT_TOKEN"),
-            TotalTokenCount = Metric("TOTAL_TOKEN"),
+            InputTokenCount = Metric(IntegrationApi.Contracts.MetricNames.InputTokens),
+            OutputTokenCount = Metric(IntegrationApi.Contracts.MetricNames.OutputTokens),
+            TotalTokenCount = Metric(IntegrationApi.Contracts.MetricNames.TotalTokens),
         }));
         return new ChatResponseUpdate(ChatRole.Assistant, contents)
         {

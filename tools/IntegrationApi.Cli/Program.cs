@@ -113,7 +113,7 @@ static string Summary(ChatResponse r, long started, long firstDelta)
     var ttft = firstDelta > 0 ? $"{Stopwatch.GetElapsedTime(started, firstDelta).TotalMilliseconds:0.0} ms" : "-";
     var total = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.0} ms";
     return r.Success
-        ? $"done: finish={r.FinishReason} tokens in={M("INPUT_TOKEN")} out={M("OUTPUT_TOKEN")} total={M("TOTAL_TOKEN")} ttft={ttft} time={total}" +
+        ? $"done: finish={r.FinishReason} tokens in={M(IntegrationApi.Contracts.MetricNames.InputTokens)} out={M(IntegrationApi.Contracts.MetricNames.OutputTokens)} total={M(IntegrationApi.Contracts.MetricNames.TotalTokens)} ttft={ttft} time={total}" +
           (r.Data.ToolCalls.Count > 0 ? $" tool_calls={string.Join(",", r.Data.ToolCalls.Select(c => c.Function.Name + c.Function.Arguments))}" : "")
         : $"failed: code={r.Code} finish={r.FinishReason} {r.Error?.ErrorMessage}";
 }

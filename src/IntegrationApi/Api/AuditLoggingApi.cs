@@ -118,13 +118,13 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
         };
         log.ExternalAuditMetadatas.AddRange(r.Metadata.Select(kv => new IntegrationApi.Contracts.Common.Metadata { Key = kv.Key, Value = kv.Value }));
         void Metric(string name, long? value) { if (value is { } v) log.Metrics.Add(new Metric { Name = name, Value = v.ToString(CultureInfo.InvariantCulture) }); }
-        log.Metrics.Add(new Metric { Name = "LLM_REQUEST_ID", Value = r.RequestId.ToString(CultureInfo.InvariantCulture) });
-        log.Metrics.Add(new Metric { Name = "STATUS", Value = r.Status });
-        Metric("TIME_TAKEN", r.TimeTakenNs);
-        Metric("TIME_TO_FIRST_TOKEN", r.TimeToFirstTokenNs);
-        Metric("INPUT_TOKEN", r.InputTokens);
-        Metric("OUTPUT_TOKEN", r.OutputTokens);
-        Metric("TOTAL_TOKEN", r.TotalTokens);
+        log.Metrics.Add(new Metric { Name = Proto.MetricNames.RequestId, Value = r.RequestId.ToString(CultureInfo.InvariantCulture) });
+        log.Metrics.Add(new Metric { Name = Proto.MetricNames.Status, Value = r.Status });
+        Metric(Proto.MetricNames.TimeTaken, r.TimeTakenNs);
+        Metric(Proto.MetricNames.TimeToFirstToken, r.TimeToFirstTokenNs);
+        Metric(Proto.MetricNames.InputTokens, r.InputTokens);
+        Metric(Proto.MetricNames.OutputTokens, r.OutputTokens);
+        Metric(Proto.MetricNames.TotalTokens, r.TotalTokens);
         return log;
     }
 

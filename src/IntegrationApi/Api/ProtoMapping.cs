@@ -283,23 +283,23 @@ internal static class ProtoMapping
             FinishReason = error.FinishReason.Value,
         };
         if (outcome is not null) AddMetrics(response, outcome, null);
-        else response.Metrics.Add(Metric("LLM_REQUEST_ID", requestId));
+        else response.Metrics.Add(Metric(Proto.MetricNames.RequestId, requestId));
         return response;
     }
 
     private static void AddMetrics(Proto.ChatResponse response, ChatOutcome outcome, TokenUsage? usage)
     {
         var m = response.Metrics;
-        m.Add(Metric("LLM_REQUEST_ID", outcome.RequestId));
-        m.Add(new Metric { Name = "STATUS", Value = outcome.Succeeded ? "SUCCESS" : "FAILED" });
-        m.Add(Metric("TIME_TAKEN", (ulong)(outcome.Elapsed.Ticks * 100)));
-        if (outcome.TimeToFirstToken is { } ttft) m.Add(Metric("TIME_TO_FIRST_TOKEN", (ulong)(ttft.Ticks * 100)));
+        m.Add(Metric(Proto.MetricNames.RequestId, outcome.RequestId));
+        m.Add(new Metric { Name = Proto.MetricNames.Status, Value = outcome.Succeeded ? Proto.MetricNames.StatusSuccess : Proto.MetricNames.StatusFailed });
+        m.Add(Metric(Proto.MetricNames.TimeTaken, (ulong)(outcome.Elapsed.Ticks * 100)));
+        if (outcome.TimeToFirstToken is { } ttft) m.Add(Metric(Proto.MetricNames.TimeToFirstToken, (ulong)(ttft.Ticks * 100)));
         if (usage is null) return;
-        if (usage.Input is { } input) m.Add(Metric("INPUT_TOKEN", (ulong)input));
-        if (usage.Output is { } output) m.Add(Metric("OUTPUT_TOKEN", (ulong)output));
-        if (usage.Total is { } total) m.Add(Metric("TOTAL_TOKEN", (ulong)total));
-        if (usage.CachedInput is { } cached) m.Add(Metric("CACHED_INPUT_TOKEN", (ulong)cached));
-        if (usage.Reasoning is { } reasoning) m.Add(Metric("REASONING_TOKEN", (ulong)reasoning));
+        if (usage.Input is { } input) m.Add(Metric(Proto.MetricNames.InputTokens, (ulong)input));
+        if (usage.Output is { } output) m.Add(Metric(Proto.MetricNames.OutputTokens, (ulong)output));
+        if (usage.Total is { } total) m.Add(Metric(Proto.MetricNames.TotalTokens, (ulong)total));
+        if (usage.CachedInput is { } cached) m.Add(Metric(Proto.MetricNames.CachedInputTokens, (ulong)cached));
+        if (usage.Reasoning is { } reasoning) m.Add(Metric(Proto.MetricNames.ReasoningTokens, (ulong)reasoning));
     }
 
     private static Metric Metric(string name, ulong value) => new() { Name = name, Value = value.ToString(CultureInfo.InvariantCulture) };

@@ -266,6 +266,7 @@ internal sealed partial class StreamChatSession
     private async Task RunAsync(ActiveRequest active, PreparedRequest prepared, bool holdsSlot, bool countedAsWaiting)
     {
         Proto.ChatResponse terminal;
+        ChatOutcome? outcome = null;
         try
         {
             if (!holdsSlot)
@@ -282,7 +283,7 @@ internal sealed partial class StreamChatSession
             }
             else
             {
-                var outcome = await _engine.RunAsync(prepared.Provider, prepared.Request, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
+                outcome = await _engine.RunAsync(prepared.Provider, prepared.Request, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
                 terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
             }
         }
@@ -303,14 +304,14 @@ internal sealed partial class StreamChatSession
         {
             if (holdsSlot) _slots.Release();
         }
-        await FinishAsync(active, terminal).ConfigureAwait(false);
+        await FinishAsync(active, terminal, outcome).ConfigureAwait(false);
     }
 
     /// <summary>Frees the id first (a client may reuse it the moment it sees the terminal), then sends the terminal.</summary>
-    private async Task FinishAsync(ActiveRequest active, Proto.ChatResponse terminal)
+    private async Task FinishAsync(ActiveRequest active, Proto.ChatResponse terminal, ChatOutcome? outcome = null)
     {
         if (active.ClientRequestId.Length > 0) _tagged.TryRemove(new(active.ClientRequestId, active));
-        _audit.Record(_principal, _callTags, _serviceProvider, active.Request, terminal);
+        _audit.Record(_principal, _callTags, _serviceProvider, active.Request, terminal, outcome);
         try
         {
             await _out.Writer.WriteAsync(terminal, _abort.Token).ConfigureAwait(false);

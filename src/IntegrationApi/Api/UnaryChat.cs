@@ -26,9 +26,10 @@ internal sealed partial class UnaryChat(
         var principal = AuthInterceptor.PrincipalOf(context);
         var requestId = ids.Next();
         Proto.ChatResponse response;
+        ChatOutcome? outcome = null;
         try
         {
-            response = await AnswerAsync(request, context, serviceProvider, principal, requestId).ConfigureAwait(false);
+            (response, outcome) = await AnswerAsync(request, context, serviceProvider, principal, requestId).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
@@ -45,24 +46,24 @@ internal sealed partial class UnaryChat(
             Log.UnaryFailed(logger, requestId, ex);
             response = ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.InternalError());
         }
-        audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request, response);
+        audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request, response, outcome);
         return response;
     }
 
-    private async Task<Proto.ChatResponse> AnswerAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider,
+    private async Task<(Proto.ChatResponse Response, ChatOutcome? Outcome)> AnswerAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider,
         CallerPrincipal principal, ulong requestId)
     {
         if (request.Action != Proto.ChatAction.Chat)
-            return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(new ChatRequestException("action must be CHAT on unary Chat (CANCEL is for StreamChat)")));
+            return (ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(new ChatRequestException("action must be CHAT on unary Chat (CANCEL is for StreamChat)"))), null);
         PreparedRequest prepared;
         try { prepared = routing.Prepare(request, serviceProvider); }
-        catch (ChatRequestException ex) { return ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)); }
+        catch (ChatRequestException ex) { return (ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)), null); }
         using var lease = principalLimiter.TryAcquire(principal);
         if (lease is null)
-            return ProtoMapping.Failure(requestId, request.ClientRequestId,
-                ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
+            return (ProtoMapping.Failure(requestId, request.ClientRequestId,
+                ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project")), null);
         var outcome = await engine.RunAsync(prepared.Provider, prepared.Request, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
-        return ProtoMapping.Terminal(outcome, request.ClientRequestId);
+        return (ProtoMapping.Terminal(outcome, request.ClientRequestId), outcome);
     }
 
     private static partial class Log

@@ -37,12 +37,13 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
     /// Records one request's outcome. Never throws into the request: a record that cannot be built in full (a payload
     /// that does not format, say) is logged and written without the part that failed.
     /// </summary>
+    /// <param name="outcome">What the engine measured, when the request ran; null for a request refused before it ran.</param>
     public void Record(CallerPrincipal principal, IReadOnlyDictionary<string, string> callTags, string? serviceProvider,
-        Proto.ChatRequest request, Proto.ChatResponse terminal)
+        Proto.ChatRequest request, Proto.ChatResponse terminal, Engine.ChatOutcome? outcome = null)
     {
         try
         {
-            RecordCore(principal, callTags, serviceProvider, request, terminal);
+            RecordCore(principal, callTags, serviceProvider, request, terminal, outcome);
         }
         catch (Exception ex)
         {
@@ -50,13 +51,13 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
             writer.Enqueue(new AuditRecord
             {
                 RequestId = terminal.RequestId, CreatedAt = time.GetUtcNow(), OrganizationId = principal.OrganizationId, ProjectId = principal.ProjectId,
-                Provider = serviceProvider ?? "", Status = terminal.Success ? "SUCCESS" : "FAILED", Code = terminal.Code, FinishReason = terminal.FinishReason,
+                Provider = serviceProvider ?? "", Status = terminal.Success ? Proto.MetricNames.StatusSuccess : Proto.MetricNames.StatusFailed, Code = terminal.Code, FinishReason = terminal.FinishReason,
             });
         }
     }
 
     private void RecordCore(CallerPrincipal principal, IReadOnlyDictionary<string, string> callTags, string? serviceProvider,
-        Proto.ChatRequest request, Proto.ChatResponse terminal)
+        Proto.ChatRequest request, Proto.ChatResponse terminal, Engine.ChatOutcome? outcome)
     {
         var provider = serviceProvider ?? Cut(request.ProviderName.ToLowerInvariant(), 64);
         var model = Cut(Text(request.ModelParameters.GetValueOrDefault("model.name")) ?? "", MaxModelNameLength);
@@ -71,11 +72,12 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
         if (Text(request.ModelParameters.GetValueOrDefault("model.id")) is { } modelId) metadata["model_id"] = Cut(modelId, MaxMetadataValueLength);
         foreach (var (k, v) in callTags) metadata[k] = v;
 
-        long? Metric(string name) => terminal.Metrics.FirstOrDefault(m => m.Name == name) is { } m
-            && long.TryParse(m.Value, CultureInfo.InvariantCulture, out var v) ? v : null;
+        // From the typed outcome, never parsed back from the metric strings just formatted for the response.
+        long? timeTaken = outcome is null ? null : outcome.Elapsed.Ticks * 100;
+        long? firstToken = outcome?.TimeToFirstToken is { } ttft ? ttft.Ticks * 100 : null;
+        var usage = outcome?.Result?.Usage;
         Log.Request(logger, terminal.RequestId, request.ClientRequestId, principal.OrganizationId, principal.ProjectId, provider, model,
-            terminal.Code, terminal.FinishReason, (Metric("TIME_TAKEN") ?? 0) / 1e6, (Metric("TIME_TO_FIRST_TOKEN") ?? -1_000_000) / 1e6,
-            Metric("INPUT_TOKEN") ?? 0, Metric("OUTPUT_TOKEN") ?? 0);
+            terminal.Code, terminal.FinishReason, (timeTaken ?? 0) / 1e6, (firstToken ?? -1_000_000) / 1e6, usage?.Input ?? 0, usage?.Output ?? 0);
         writer.Enqueue(new AuditRecord
         {
             RequestId = terminal.RequestId,
@@ -85,14 +87,14 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
             CredentialId = request.Credential?.Id ?? 0,
             Provider = provider,
             Model = model,
-            Status = terminal.Success ? "SUCCESS" : "FAILED",
+            Status = terminal.Success ? Proto.MetricNames.StatusSuccess : Proto.MetricNames.StatusFailed,
             Code = terminal.Code,
             FinishReason = terminal.FinishReason,
-            TimeTakenNs = Metric("TIME_TAKEN") ?? 0,
-            TimeToFirstTokenNs = Metric("TIME_TO_FIRST_TOKEN"),
-            InputTokens = Metric("INPUT_TOKEN"),
-            OutputTokens = Metric("OUTPUT_TOKEN"),
-            TotalTokens = Metric("TOTAL_TOKEN"),
+            TimeTakenNs = timeTaken ?? 0,
+            TimeToFirstTokenNs = firstToken,
+            InputTokens = usage?.Input,
+            OutputTokens = usage?.Output,
+            TotalTokens = usage?.Total,
             Metadata = metadata,
             RequestJson = _payloads ? Format(Redacted(request)) : null,
             ResponseJson = _payloads ? Format(terminal) : null,
