@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace IntegrationApi.Providers.Cohere;
 
-// Wire shapes of Cohere Chat v2 (providers.md §6).
+// Wire shapes of Cohere Chat v2 (https://docs.cohere.com/reference/chat, streaming: https://docs.cohere.com/reference/chat-stream).
 
 internal sealed record CohereRequest
 {

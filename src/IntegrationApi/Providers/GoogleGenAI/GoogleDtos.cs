@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace IntegrationApi.Providers.GoogleGenAI;
 
-// Wire shapes of generateContent (providers.md §3, §4), shared by the Gemini API and Vertex AI.
+// Wire shapes of generateContent, shared by the Gemini API (https://ai.google.dev/api/generate-content) and
+// Vertex AI (https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/v1/projects.locations.endpoints/streamGenerateContent).
 
 internal sealed record GoogleRequest
 {

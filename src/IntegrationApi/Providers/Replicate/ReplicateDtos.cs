@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace IntegrationApi.Providers.Replicate;
 
-// Wire shapes of Replicate predictions (providers.md §8).
+// Wire shapes of Replicate predictions (https://replicate.com/docs/reference/http#predictions.create) and their
+// SSE output stream (https://replicate.com/docs/topics/predictions/streaming).
 
 internal sealed record ReplicateCreateRequest
 {
