@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -28,9 +29,8 @@ internal static class ProtoMapping
         if (request.ClientRequestId.Length > MaxClientRequestIdLength)
             throw new ChatRequestException($"clientRequestId is longer than {MaxClientRequestIdLength} characters");
         CheckAdditionalData(request.AdditionalData);
-        var parameters = ToParameters(request.ModelParameters);
-        CheckModelName(parameters);
-        return new ChatRequest(messages, ToTools(request.ToolDefinitions), parameters, ToCredential(request.Credential));
+        var options = ChatOptions.From(ToParameters(request.ModelParameters));
+        return new ChatRequest(messages, ToTools(request.ToolDefinitions), options, ToCredential(request.Credential));
     }
 
     /// <summary>Longest <c>clientRequestId</c> accepted (it is echoed on every response of the request).</summary>
@@ -48,20 +48,6 @@ internal static class ProtoMapping
             if (value.Length > Audit.AuditTrail.MaxMetadataValueLength)
                 throw new ChatRequestException($"additionalData[\"{ProtoJson.Printable(key)}\"] is longer than {Audit.AuditTrail.MaxMetadataValueLength} characters");
         }
-    }
-
-    /// <summary>Longest <c>model.name</c> accepted; real model and deployment names are far shorter.</summary>
-    public const int MaxModelNameLength = 256;
-
-    /// <summary><c>model.name</c>, when present, must be text of a sane length without control characters (it goes into URLs, metrics and audit).</summary>
-    private static void CheckModelName(ModelParameters parameters)
-    {
-        var name = parameters.GetString(ModelParameters.Name);
-        if (name is null) return;
-        if (name.Length > MaxModelNameLength)
-            throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is longer than {MaxModelNameLength} characters");
-        if (name.Any(char.IsControl))
-            throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] contains control characters");
     }
 
     /// <summary>The request's provider secret; a missing or empty one is a 400.</summary>
@@ -96,21 +82,24 @@ internal static class ProtoMapping
         {
             if (string.IsNullOrEmpty(call.Id) || string.IsNullOrEmpty(call.Function?.Name))
                 throw new ChatRequestException($"conversations[{index}].toolCalls need an id and function.name");
-            calls.Add(new ChatToolCall(call.Id, call.Function.Name, ToolArguments(call.Function.Arguments, index)));
+            var (text, parsed) = ToolArguments(call.Function.Arguments, index);
+            calls.Add(new ChatToolCall(call.Id, call.Function.Name, text) { ParsedArguments = parsed });
         }
         if (calls.Count > 0 && role != ChatRole.Assistant)
             throw new ChatRequestException($"conversations[{index}]: only assistant messages carry toolCalls");
         return new ChatMessage(role, parts, calls);
     }
 
-    /// <summary>A tool call's arguments: a JSON object (empty means <c>{}</c>), as every provider needs them.</summary>
-    private static string ToolArguments(string arguments, int index)
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
+
+    /// <summary>A tool call's arguments: a JSON object (empty means <c>{}</c>), as every provider needs them; the text and the object.</summary>
+    private static (string Text, JsonElement Parsed) ToolArguments(string arguments, int index)
     {
-        if (string.IsNullOrWhiteSpace(arguments)) return "{}";
+        if (string.IsNullOrWhiteSpace(arguments)) return ("{}", EmptyObject);
         try
         {
             using var doc = JsonDocument.Parse(arguments, new JsonDocumentOptions { MaxDepth = 64 });
-            if (doc.RootElement.ValueKind == JsonValueKind.Object) return arguments;
+            if (doc.RootElement.ValueKind == JsonValueKind.Object) return (arguments, doc.RootElement.Clone());
         }
         catch (JsonException) { }
         throw new ChatRequestException($"conversations[{index}].toolCalls: function.arguments must be a JSON object");
@@ -167,7 +156,7 @@ internal static class ProtoMapping
                 throw new ChatRequestException($"toolDefinitions[{i}].type \"{ProtoJson.Printable(d.Type)}\" is not supported (function)");
             if (d.FunctionDefinition is not { Name.Length: > 0 } f)
                 throw new ChatRequestException($"toolDefinitions[{i}].functionDefinition.name is required");
-            tools[i] = new ChatTool(f.Name, f.Description, ToSchemaJson(f.Parameters, $"toolDefinitions[{i}].functionDefinition.parameters"));
+            tools[i] = new ChatTool(f.Name, f.Description, ToSchema(f.Parameters, $"toolDefinitions[{i}].functionDefinition.parameters"));
         }
         return tools;
     }
@@ -178,12 +167,13 @@ internal static class ProtoMapping
     /// </summary>
     public const int MaxSchemaDepth = 16;
 
-    /// <summary>The original's FunctionParameter as a JSON schema object.</summary>
-    private static string ToSchemaJson(Proto.FunctionParameter? parameters, string where)
+    /// <summary>The original's FunctionParameter as a JSON schema object, built once for every provider to send as is.</summary>
+    private static JsonElement ToSchema(Proto.FunctionParameter? parameters, string where)
     {
-        using var buffer = new MemoryStream();
+        var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer)) WriteSchema(w, parameters, where, 0);
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        using var doc = JsonDocument.Parse(buffer.WrittenMemory);
+        return doc.RootElement.Clone();
     }
 
     private static void WriteSchema(Utf8JsonWriter w, Proto.FunctionParameter? p, string where, int depth)

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace IntegrationApi.Chat;
 
 /// <summary>A provider-neutral conversation turn.</summary>
@@ -26,7 +28,11 @@ public sealed record ChatPart(ChatPartKind Kind, string Value, string? ToolCallI
 }
 
 /// <summary>A function call the assistant asked for; <see cref="Arguments"/> is JSON text.</summary>
-public sealed record ChatToolCall(string Id, string Name, string Arguments);
+public sealed record ChatToolCall(string Id, string Name, string Arguments)
+{
+    /// <summary><see cref="Arguments"/> as a JSON object: set at the edge on every call a caller sends back (checked there); null on calls a provider streamed.</summary>
+    public JsonElement? ParsedArguments { get; init; }
+}
 
-/// <summary>A function the model may call; <see cref="ParametersJson"/> is a JSON schema object.</summary>
-public sealed record ChatTool(string Name, string Description, string ParametersJson);
+/// <summary>A function the model may call; <see cref="Parameters"/> is its JSON schema object, parsed once at the edge.</summary>
+public sealed record ChatTool(string Name, string Description, JsonElement Parameters);

@@ -4,9 +4,9 @@ namespace IntegrationApi.Chat;
 public sealed record ChatRequest(
     IReadOnlyList<ChatMessage> Messages,
     IReadOnlyList<ChatTool> Tools,
-    ModelParameters Parameters,
+    ChatOptions Options,
     ProviderCredential Credential)
 {
-    /// <summary>The model name from <c>model.name</c>, or null when the caller left it to the provider default.</summary>
-    public string? Model => Parameters.GetString(ModelParameters.Name);
+    /// <summary>The model name (<c>model.name</c>, required at the edge).</summary>
+    public string Model => Options.ModelId;
 }

@@ -9,13 +9,13 @@ using IntegrationApi.Providers.Sse;
 
 namespace IntegrationApi.Tests.Unit;
 
-/// <summary>Request translation of the model.* parameters (original-system.md §3.2) and stream decoding edge cases.</summary>
+/// <summary>Request translation of the model.* parameters and stream decoding edge cases.</summary>
 public sealed class WireTranslationTests
 {
     private static ChatRequest Request(string parametersJson, params ChatMessage[] messages) => new(
         messages.Length > 0 ? messages : [new ChatMessage(ChatRole.User, [ChatPart.FromText("hi")], [])],
         [],
-        new ModelParameters(JsonDocument.Parse(parametersJson).RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone())),
+        ChatOptions.From(new ModelParameters(JsonDocument.Parse(parametersJson).RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone()))),
         new ProviderCredential(1, new Dictionary<string, string> { ["key"] = "k" }));
 
     [Fact]
@@ -64,8 +64,9 @@ public sealed class WireTranslationTests
     [InlineData("""{"model.name":"m","model.response_format":{"type":"yaml"}}""", "model.response_format")]
     public void OpenAI_UnknownParameterValues_400(string parameters, string key)
     {
-        var request = Request(parameters) with { Tools = [new ChatTool("f", "", """{"type":"object","properties":{}}""")] };
-        var error = Assert.Throws<ChatRequestException>(() => OpenAIChatWire.ToChatRequest(request));
+        // tool_choice is refused where the options are read, response_format's type by the OpenAI dialect.
+        var tools = new[] { new ChatTool("f", "", JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement.Clone()) };
+        var error = Assert.Throws<ChatRequestException>(() => OpenAIChatWire.ToChatRequest(Request(parameters) with { Tools = tools }));
         Assert.Contains(key, error.Message);
     }
 

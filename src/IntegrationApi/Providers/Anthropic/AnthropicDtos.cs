@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace IntegrationApi.Providers.Anthropic;
 
-// Wire shapes of the Messages API (../shared/reference/providers.md §5). Only what we send or read.
+// Wire shapes of the Messages API (https://docs.anthropic.com/en/api/messages, streaming:
+// https://docs.anthropic.com/en/docs/build-with-claude/streaming). Only what we send or read.
 
 internal sealed record AnthropicRequest
 {

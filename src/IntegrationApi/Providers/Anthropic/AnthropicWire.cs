@@ -9,23 +9,23 @@ internal static class AnthropicWire
     /// <summary>Builds the streaming request body; system turns become top-level system blocks.</summary>
     public static AnthropicRequest ToMessagesRequest(ChatRequest request, long defaultMaxTokens)
     {
-        var p = request.Parameters;
+        var o = request.Options;
         var tools = request.Tools.Count == 0 ? null : request.Tools.Select(ToTool).ToArray();
         var system = request.Messages.Where(m => m.Role == ChatRole.System && m.Text.Length > 0)
             .Select(m => new AnthropicBlock { Type = "text", Text = m.Text }).ToArray();
         return new AnthropicRequest
         {
-            Model = request.Model ?? throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is required"),
-            MaxTokens = p.GetInt64(ModelParameters.MaxTokens) ?? p.GetInt64(ModelParameters.MaxCompletionTokens) ?? defaultMaxTokens,
+            Model = o.ModelId,
+            MaxTokens = o.MaxOutputTokens ?? defaultMaxTokens, // the API requires max_tokens
             System = system.Length == 0 ? null : system,
             Messages = ToMessages(request.Messages),
-            Temperature = p.GetDouble(ModelParameters.Temperature),
-            TopP = p.GetDouble(ModelParameters.TopP),
-            TopK = p.GetInt64(ModelParameters.TopK),
-            StopSequences = p.GetList(ModelParameters.Stop),
+            Temperature = o.Temperature,
+            TopP = o.TopP,
+            TopK = o.TopK,
+            StopSequences = o.StopSequences,
             Tools = tools,
-            ToolChoice = tools is null ? null : ToToolChoice(p.GetString(ModelParameters.ToolChoice)),
-            Thinking = ToThinking(p.GetObject(ModelParameters.Thinking)),
+            ToolChoice = tools is null ? null : ToToolChoice(o.ToolMode),
+            Thinking = ToThinking(o.Thinking),
             Stream = true,
         };
     }
@@ -72,46 +72,30 @@ internal static class AnthropicWire
             }
         }
         foreach (var call in m.ToolCalls)
-            blocks.Add(new AnthropicBlock { Type = "tool_use", Id = call.Id, Name = call.Name, Input = ParseArguments(call) });
+            blocks.Add(new AnthropicBlock { Type = "tool_use", Id = call.Id, Name = call.Name, Input = call.ParsedArguments });
         return blocks;
     }
 
-    private static JsonElement ParseArguments(ChatToolCall call)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(call.Arguments) ? "{}" : call.Arguments);
-            if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc.RootElement.Clone();
-        }
-        catch (JsonException) { }
-        throw new ChatRequestException($"toolCalls[{call.Id}].function.arguments must be a JSON object");
-    }
+    private static AnthropicTool ToTool(ChatTool tool) =>
+        new(tool.Name, tool.Description.Length == 0 ? null : tool.Description, tool.Parameters);
 
-    private static AnthropicTool ToTool(ChatTool tool)
-    {
-        using var doc = JsonDocument.Parse(tool.ParametersJson);
-        return new AnthropicTool(tool.Name, tool.Description.Length == 0 ? null : tool.Description, doc.RootElement.Clone());
-    }
-
-    private static AnthropicToolChoice? ToToolChoice(string? choice) => choice?.ToLowerInvariant() switch
+    /// <summary>"required" is the API's <c>any</c> (https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/implement-tool-use#forcing-tool-use).</summary>
+    private static AnthropicToolChoice? ToToolChoice(ChatToolMode? mode) => mode switch
     {
         null => null,
-        "auto" => new AnthropicToolChoice("auto"),
-        "required" => new AnthropicToolChoice("any"),
-        "none" => new AnthropicToolChoice("none"),
-        _ => throw new ChatRequestException($"modelParameters[\"{ModelParameters.ToolChoice}\"] must be auto, required or none"),
+        ChatToolMode.Auto => new AnthropicToolChoice("auto"),
+        ChatToolMode.Required => new AnthropicToolChoice("any"),
+        ChatToolMode.None => new AnthropicToolChoice("none"),
+        _ => throw new ArgumentOutOfRangeException(nameof(mode)),
     };
 
-    /// <summary><c>model.thinking</c> as <c>{"enabled":true,"budget_tokens":N}</c> (the original's shape) or the API's own.</summary>
-    private static AnthropicThinking? ToThinking(JsonElement? thinking)
+    /// <summary>Extended thinking needs a budget (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking).</summary>
+    private static AnthropicThinking? ToThinking(ChatThinking? thinking)
     {
-        if (thinking is not { } t) return null;
-        var enabled = (t.TryGetProperty("enabled", out var e) && e.ValueKind == JsonValueKind.True)
-            || (t.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "enabled");
-        if (!enabled) return null;
-        if (!t.TryGetProperty("budget_tokens", out var b) || !b.TryGetInt64(out var budget) || budget <= 0)
-            throw new ChatRequestException($"modelParameters[\"{ModelParameters.Thinking}\"].budget_tokens must be a positive whole number");
-        return new AnthropicThinking("enabled", budget);
+        if (thinking is not { Enabled: true } t) return null;
+        return t.BudgetTokens is long budget && budget > 0
+            ? new AnthropicThinking("enabled", budget)
+            : throw new ChatRequestException($"modelParameters[\"{ModelParameters.Thinking}\"].budget_tokens must be a positive whole number");
     }
 
     /// <summary>Appends what one streamed event says to <paramref name="updates"/>; returns true on <c>message_stop</c>.</summary>

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace IntegrationApi.Providers.Cohere;
 
-// Wire shapes of Cohere Chat v2 (providers.md §6).
+// Wire shapes of Cohere Chat v2 (https://docs.cohere.com/reference/chat, streaming: https://docs.cohere.com/reference/chat-stream).
 
 internal sealed record CohereRequest
 {
@@ -16,7 +16,7 @@ internal sealed record CohereRequest
     [JsonPropertyName("stop_sequences")] public IReadOnlyList<string>? StopSequences { get; init; }
     [JsonPropertyName("temperature")] public double? Temperature { get; init; }
     [JsonPropertyName("p")] public double? P { get; init; }
-    [JsonPropertyName("k")] public double? K { get; init; }
+    [JsonPropertyName("k")] public long? K { get; init; }
     [JsonPropertyName("seed")] public long? Seed { get; init; }
     [JsonPropertyName("frequency_penalty")] public double? FrequencyPenalty { get; init; }
     [JsonPropertyName("presence_penalty")] public double? PresencePenalty { get; init; }

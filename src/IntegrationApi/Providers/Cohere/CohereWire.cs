@@ -9,27 +9,25 @@ internal static class CohereWire
     /// <summary>Builds the streaming request body. Assistant text that accompanies tool calls travels as <c>tool_plan</c>.</summary>
     public static CohereRequest ToChatRequest(ChatRequest request)
     {
-        var p = request.Parameters;
-        var tools = request.Tools.Count == 0 ? null : request.Tools.Select(t =>
-        {
-            using var doc = JsonDocument.Parse(t.ParametersJson);
-            return new CohereTool("function", new CohereFunctionDefinition(t.Name, t.Description.Length == 0 ? null : t.Description, doc.RootElement.Clone()));
-        }).ToArray();
+        var o = request.Options;
+        var tools = request.Tools.Count == 0 ? null : request.Tools
+            .Select(t => new CohereTool("function", new CohereFunctionDefinition(t.Name, t.Description.Length == 0 ? null : t.Description, t.Parameters)))
+            .ToArray();
         return new CohereRequest
         {
-            Model = request.Model ?? throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is required"),
+            Model = o.ModelId,
             Messages = ToMessages(request.Messages),
             Tools = tools,
-            ToolChoice = tools is null ? null : ToToolChoice(p.GetString(ModelParameters.ToolChoice)),
-            ResponseFormat = p.GetObject(ModelParameters.ResponseFormat),
-            MaxTokens = p.GetInt64(ModelParameters.MaxTokens) ?? p.GetInt64(ModelParameters.MaxCompletionTokens),
-            StopSequences = p.GetList(ModelParameters.Stop),
-            Temperature = p.GetDouble(ModelParameters.Temperature),
-            P = p.GetDouble(ModelParameters.TopP),
-            K = p.GetDouble(ModelParameters.TopK),
-            Seed = p.GetInt64(ModelParameters.Seed),
-            FrequencyPenalty = p.GetDouble(ModelParameters.FrequencyPenalty),
-            PresencePenalty = p.GetDouble(ModelParameters.PresencePenalty),
+            ToolChoice = tools is null ? null : ToToolChoice(o.ToolMode),
+            ResponseFormat = o.ResponseFormat,
+            MaxTokens = o.MaxOutputTokens,
+            StopSequences = o.StopSequences,
+            Temperature = o.Temperature,
+            P = o.TopP,
+            K = o.TopK,
+            Seed = o.Seed,
+            FrequencyPenalty = o.FrequencyPenalty,
+            PresencePenalty = o.PresencePenalty,
             Stream = true,
         };
     }
@@ -69,13 +67,13 @@ internal static class CohereWire
         return result;
     }
 
-    /// <summary>Cohere has no "auto" value: auto is the default, so it is left out.</summary>
-    private static string? ToToolChoice(string? choice) => choice?.ToLowerInvariant() switch
+    /// <summary>Cohere has no "auto" value: auto is the default, so it is left out (https://docs.cohere.com/reference/chat#request.body.tool_choice).</summary>
+    private static string? ToToolChoice(ChatToolMode? mode) => mode switch
     {
-        null or "auto" => null,
-        "required" => "REQUIRED",
-        "none" => "NONE",
-        _ => throw new ChatRequestException($"modelParameters[\"{ModelParameters.ToolChoice}\"] must be auto, required or none"),
+        null or ChatToolMode.Auto => null,
+        ChatToolMode.Required => "REQUIRED",
+        ChatToolMode.None => "NONE",
+        _ => throw new ArgumentOutOfRangeException(nameof(mode)),
     };
 
     /// <summary>Appends what one streamed event says; returns true on <c>message-end</c>.</summary>

@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace IntegrationApi.Providers.GoogleGenAI;
 
-// Wire shapes of generateContent (providers.md §3, §4), shared by the Gemini API and Vertex AI.
+// Wire shapes of generateContent, shared by the Gemini API (https://ai.google.dev/api/generate-content) and
+// Vertex AI (https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/v1/projects.locations.endpoints/streamGenerateContent).
 
 internal sealed record GoogleRequest
 {
@@ -51,7 +52,54 @@ internal sealed record GoogleTool([property: JsonPropertyName("functionDeclarati
 internal sealed record GoogleFunctionDeclaration(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("description")] string? Description,
-    [property: JsonPropertyName("parameters")] JsonElement Parameters);
+    [property: JsonPropertyName("parameters")] GoogleSchema Parameters);
+
+/// <summary>
+/// A tool's JSON schema, written with the upper-case type names of the API's OpenAPI-style Schema
+/// (https://ai.google.dev/api/caching#Schema) straight from the schema parsed at the edge: no copy, no re-parse.
+/// </summary>
+[JsonConverter(typeof(GoogleSchemaConverter))]
+internal sealed record GoogleSchema(JsonElement JsonSchema);
+
+internal sealed class GoogleSchemaConverter : JsonConverter<GoogleSchema>
+{
+    public override GoogleSchema Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var doc = JsonDocument.ParseValue(ref reader);
+        return new GoogleSchema(doc.RootElement.Clone());
+    }
+
+    public override void Write(Utf8JsonWriter writer, GoogleSchema value, JsonSerializerOptions options) => Write(writer, value.JsonSchema);
+
+    private static void Write(Utf8JsonWriter w, JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                w.WriteStartObject();
+                foreach (var p in e.EnumerateObject())
+                {
+                    if (p.NameEquals("type") && p.Value.ValueKind == JsonValueKind.String)
+                    {
+                        w.WriteString(p.Name, p.Value.GetString()!.ToUpperInvariant());
+                        continue;
+                    }
+                    w.WritePropertyName(p.Name);
+                    Write(w, p.Value);
+                }
+                w.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                w.WriteStartArray();
+                foreach (var item in e.EnumerateArray()) Write(w, item);
+                w.WriteEndArray();
+                break;
+            default:
+                e.WriteTo(w);
+                break;
+        }
+    }
+}
 
 internal sealed record GoogleToolConfig([property: JsonPropertyName("functionCallingConfig")] GoogleFunctionCallingConfig FunctionCallingConfig);
 
@@ -61,7 +109,7 @@ internal sealed record GoogleGenerationConfig
 {
     [JsonPropertyName("temperature")] public double? Temperature { get; init; }
     [JsonPropertyName("topP")] public double? TopP { get; init; }
-    [JsonPropertyName("topK")] public double? TopK { get; init; }
+    [JsonPropertyName("topK")] public long? TopK { get; init; }
     [JsonPropertyName("maxOutputTokens")] public long? MaxOutputTokens { get; init; }
     [JsonPropertyName("stopSequences")] public IReadOnlyList<string>? StopSequences { get; init; }
     [JsonPropertyName("seed")] public long? Seed { get; init; }

@@ -7,10 +7,10 @@ namespace IntegrationApi.Providers.GoogleGenAI;
 /// <summary>Pure translation between our chat types and generateContent (Gemini API and Vertex AI).</summary>
 internal static class GoogleWire
 {
-    /// <summary>The model id without a <c>models/</c> prefix, or a 400.</summary>
+    /// <summary>The model id (required at the edge) without a <c>models/</c> prefix.</summary>
     public static string Model(ChatRequest request)
     {
-        var model = request.Model ?? throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is required");
+        var model = request.Options.ModelId;
         return model.StartsWith("models/", StringComparison.Ordinal) ? model["models/".Length..] : model;
     }
 
@@ -20,34 +20,34 @@ internal static class GoogleWire
     /// </summary>
     public static GoogleRequest ToGenerateContentRequest(ChatRequest request)
     {
-        var p = request.Parameters;
+        var o = request.Options;
         var system = request.Messages.Where(m => m.Role == ChatRole.System && m.Text.Length > 0)
             .Select(m => new GooglePart { Text = m.Text }).ToArray();
         var tools = request.Tools.Count == 0 ? null : new[]
         {
-            new GoogleTool(request.Tools.Select(t => new GoogleFunctionDeclaration(t.Name, t.Description.Length == 0 ? null : t.Description, ToGoogleSchema(t.ParametersJson))).ToArray()),
+            new GoogleTool(request.Tools.Select(t => new GoogleFunctionDeclaration(t.Name, t.Description.Length == 0 ? null : t.Description, new GoogleSchema(t.Parameters))).ToArray()),
         };
-        var format = p.GetObject(ModelParameters.ResponseFormat);
+        var format = o.ResponseFormat;
         var config = new GoogleGenerationConfig
         {
-            Temperature = p.GetDouble(ModelParameters.Temperature),
-            TopP = p.GetDouble(ModelParameters.TopP),
-            TopK = p.GetDouble(ModelParameters.TopK),
-            MaxOutputTokens = p.GetInt64(ModelParameters.MaxCompletionTokens) ?? p.GetInt64(ModelParameters.MaxTokens),
-            StopSequences = p.GetList(ModelParameters.Stop),
-            Seed = p.GetInt64(ModelParameters.Seed),
-            FrequencyPenalty = p.GetDouble(ModelParameters.FrequencyPenalty),
-            PresencePenalty = p.GetDouble(ModelParameters.PresencePenalty),
-            ResponseMimeType = format is { } f && f.TryGetProperty("response_mime_type", out var mime) ? mime.GetString() : null,
-            ResponseSchema = format is { } g && g.TryGetProperty("response_schema", out var schema) ? schema.Clone() : null,
-            ThinkingConfig = ToThinking(p.GetObject(ModelParameters.Thinking)),
+            Temperature = o.Temperature,
+            TopP = o.TopP,
+            TopK = o.TopK,
+            MaxOutputTokens = o.MaxOutputTokens,
+            StopSequences = o.StopSequences,
+            Seed = o.Seed,
+            FrequencyPenalty = o.FrequencyPenalty,
+            PresencePenalty = o.PresencePenalty,
+            ResponseMimeType = format is { } f && f.TryGetProperty("response_mime_type", out var mime) ? MimeType(mime) : null,
+            ResponseSchema = format is { } g && g.TryGetProperty("response_schema", out var schema) ? schema : null,
+            ThinkingConfig = ToThinking(o.Thinking),
         };
         return new GoogleRequest
         {
             Contents = ToContents(request.Messages),
             SystemInstruction = system.Length == 0 ? null : new GoogleContent(null, system),
             Tools = tools,
-            ToolConfig = tools is null ? null : ToToolConfig(p.GetString(ModelParameters.ToolChoice)),
+            ToolConfig = tools is null ? null : ToToolConfig(o.ToolMode),
             GenerationConfig = config,
         };
     }
@@ -80,7 +80,7 @@ internal static class GoogleWire
                 }
             }
             foreach (var call in m.ToolCalls)
-                parts.Add(new GooglePart { FunctionCall = new GoogleFunctionCall { Id = call.Id, Name = call.Name, Args = ParseObject(call.Arguments, call.Id) } });
+                parts.Add(new GooglePart { FunctionCall = new GoogleFunctionCall { Id = call.Id, Name = call.Name, Args = call.ParsedArguments } });
             if (parts.Count == 0) continue;
             if (open is not null && contents[^1].Role == role)
                 open.AddRange(parts);
@@ -120,55 +120,26 @@ internal static class GoogleWire
         }
     }
 
-    private static JsonElement ParseObject(string json, string id)
+    /// <summary><c>response_format.response_mime_type</c>, e.g. <c>application/json</c> (https://ai.google.dev/api/generate-content#generationconfig).</summary>
+    private static string? MimeType(JsonElement mime) => mime.ValueKind switch
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(json) ? "{}" : json);
-            if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc.RootElement.Clone();
-        }
-        catch (JsonException) { }
-        throw new ChatRequestException($"toolCalls[{id}].function.arguments must be a JSON object");
-    }
-
-    /// <summary>Our JSON schema with the OpenAPI-style upper-case type names the API's Schema uses.</summary>
-    private static JsonElement ToGoogleSchema(string schemaJson)
-    {
-        var node = JsonNode.Parse(schemaJson)!;
-        Upper(node);
-        return JsonSerializer.SerializeToElement(node);
-
-        static void Upper(JsonNode? n)
-        {
-            if (n is JsonObject o)
-            {
-                foreach (var (key, value) in o.ToList())
-                {
-                    if (key == "type" && value is JsonValue v && v.TryGetValue<string>(out var t)) o[key] = t.ToUpperInvariant();
-                    else Upper(value);
-                }
-            }
-            else if (n is JsonArray a) foreach (var item in a) Upper(item);
-        }
-    }
-
-    private static GoogleToolConfig? ToToolConfig(string? choice) => choice?.ToLowerInvariant() switch
-    {
-        null => null,
-        "auto" => new(new("AUTO")),
-        "required" => new(new("ANY")),
-        "none" => new(new("NONE")),
-        _ => throw new ChatRequestException($"modelParameters[\"{ModelParameters.ToolChoice}\"] must be auto, required or none"),
+        JsonValueKind.String => mime.GetString(),
+        JsonValueKind.Null => null,
+        _ => throw new ChatRequestException($"modelParameters[\"{ModelParameters.ResponseFormat}\"].response_mime_type must be a string"),
     };
 
-    /// <summary><c>model.thinking</c> as <c>{"include_thoughts":…, "thinking_budget":…}</c> (Vertex, original keys).</summary>
-    private static GoogleThinkingConfig? ToThinking(JsonElement? thinking)
+    private static GoogleToolConfig? ToToolConfig(ChatToolMode? mode) => mode switch
     {
-        if (thinking is not { } t) return null;
-        bool? include = t.TryGetProperty("include_thoughts", out var i) && i.ValueKind is JsonValueKind.True or JsonValueKind.False ? i.GetBoolean() : null;
-        long? budget = t.TryGetProperty("thinking_budget", out var b) && b.TryGetInt64(out var n) ? n : null;
-        return include is null && budget is null ? null : new GoogleThinkingConfig(include, budget);
-    }
+        null => null,
+        ChatToolMode.Auto => new(new("AUTO")),
+        ChatToolMode.Required => new(new("ANY")),
+        ChatToolMode.None => new(new("NONE")),
+        _ => throw new ArgumentOutOfRangeException(nameof(mode)),
+    };
+
+    /// <summary><c>model.thinking</c>'s <c>include_thoughts</c> and <c>thinking_budget</c> (https://ai.google.dev/gemini-api/docs/thinking).</summary>
+    private static GoogleThinkingConfig? ToThinking(ChatThinking? thinking) =>
+        thinking is { } t && (t.IncludeThoughts is not null || t.ThinkingBudget is not null) ? new GoogleThinkingConfig(t.IncludeThoughts, t.ThinkingBudget) : null;
 
     /// <summary>
     /// Appends what one streamed chunk says; function calls arrive whole and get ids when the API gives

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace IntegrationApi.Providers.OpenAICompatible;
 
-// Wire shapes of the Chat Completions API (../shared/reference/providers.md §1), shared by every
+// Wire shapes of the Chat Completions API (https://platform.openai.com/docs/api-reference/chat), shared by every
 // OpenAI-compatible provider. Only the fields we send or read are declared.
 
 internal sealed record OpenAIChatRequest

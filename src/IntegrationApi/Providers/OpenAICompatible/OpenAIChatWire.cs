@@ -10,36 +10,32 @@ internal static class OpenAIChatWire
     public static OpenAIChatRequest ToChatRequest(ChatRequest request, OpenAIDialect? dialect = null)
     {
         var d = dialect ?? OpenAIDialect.OpenAI;
-        var maxTokensField = d.MaxTokens;
-        var p = request.Parameters;
-        var model = request.Model ?? throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is required");
-        var maxTokens = p.GetInt64(ModelParameters.MaxCompletionTokens) ?? p.GetInt64(ModelParameters.MaxTokens);
+        var o = request.Options;
         var tools = request.Tools.Count == 0 ? null : request.Tools.Select(ToTool).ToArray();
-        var topLogprobs = p.GetInt64(ModelParameters.TopLogprobs);
         return new OpenAIChatRequest
         {
-            Model = model,
+            Model = o.ModelId,
             Messages = ToMessages(request.Messages),
             Stream = true,
             StreamOptions = d.AsksForUsage ? new OpenAIStreamOptions(IncludeUsage: true) : null,
-            Temperature = p.GetDouble(ModelParameters.Temperature),
-            TopP = p.GetDouble(ModelParameters.TopP),
-            MaxTokens = maxTokensField == MaxTokensField.MaxTokens ? maxTokens : null,
-            MaxCompletionTokens = maxTokensField == MaxTokensField.MaxCompletionTokens ? maxTokens : null,
-            Stop = p.GetList(ModelParameters.Stop),
-            Seed = d.SeedIsRandomSeed ? null : p.GetInt64(ModelParameters.Seed),
-            RandomSeed = d.SeedIsRandomSeed ? p.GetInt64(ModelParameters.Seed) : null,
-            User = d.OpenAIOnlyFields ? p.GetString(ModelParameters.User) : null,
-            ReasoningEffort = p.GetString(ModelParameters.ReasoningEffort),
-            ServiceTier = d.OpenAIOnlyFields ? p.GetString(ModelParameters.ServiceTier) : null,
-            Logprobs = d.OpenAIOnlyFields && topLogprobs is not null ? true : null,
-            TopLogprobs = d.OpenAIOnlyFields ? topLogprobs : null,
-            Metadata = d.OpenAIOnlyFields ? p.GetObject(ModelParameters.Metadata) : null,
-            FrequencyPenalty = p.GetDouble(ModelParameters.FrequencyPenalty),
-            PresencePenalty = p.GetDouble(ModelParameters.PresencePenalty),
+            Temperature = o.Temperature,
+            TopP = o.TopP,
+            MaxTokens = d.MaxTokens == MaxTokensField.MaxTokens ? o.MaxOutputTokens : null,
+            MaxCompletionTokens = d.MaxTokens == MaxTokensField.MaxCompletionTokens ? o.MaxOutputTokens : null,
+            Stop = o.StopSequences,
+            Seed = d.SeedIsRandomSeed ? null : o.Seed,
+            RandomSeed = d.SeedIsRandomSeed ? o.Seed : null,
+            User = d.OpenAIOnlyFields ? o.User : null,
+            ReasoningEffort = o.ReasoningEffort,
+            ServiceTier = d.OpenAIOnlyFields ? o.ServiceTier : null,
+            Logprobs = d.OpenAIOnlyFields && o.TopLogprobs is not null ? true : null,
+            TopLogprobs = d.OpenAIOnlyFields ? o.TopLogprobs : null,
+            Metadata = d.OpenAIOnlyFields ? o.Metadata : null,
+            FrequencyPenalty = o.FrequencyPenalty,
+            PresencePenalty = o.PresencePenalty,
             Tools = tools,
-            ToolChoice = tools is null ? null : ToToolChoice(p.GetString(ModelParameters.ToolChoice)),
-            ResponseFormat = ToResponseFormat(p.GetObject(ModelParameters.ResponseFormat)),
+            ToolChoice = tools is null ? null : ToToolChoice(o.ToolMode),
+            ResponseFormat = ToResponseFormat(o.ResponseFormat),
         };
     }
 
@@ -86,19 +82,19 @@ internal static class OpenAIChatWire
         return new OpenAIContent(null, parts);
     }
 
-    private static OpenAITool ToTool(ChatTool tool)
-    {
-        using var doc = JsonDocument.Parse(tool.ParametersJson);
-        return new OpenAITool("function", new OpenAIFunctionDefinition(tool.Name, tool.Description.Length == 0 ? null : tool.Description, doc.RootElement.Clone()));
-    }
+    private static OpenAITool ToTool(ChatTool tool) =>
+        new("function", new OpenAIFunctionDefinition(tool.Name, tool.Description.Length == 0 ? null : tool.Description, tool.Parameters));
 
-    private static string? ToToolChoice(string? choice) => choice?.ToLowerInvariant() switch
+    private static string? ToToolChoice(ChatToolMode? mode) => mode switch
     {
         null => null,
-        "auto" or "required" or "none" => choice.ToLowerInvariant(),
-        _ => throw new ChatRequestException($"modelParameters[\"{ModelParameters.ToolChoice}\"] must be auto, required or none"),
+        ChatToolMode.Auto => "auto",
+        ChatToolMode.Required => "required",
+        ChatToolMode.None => "none",
+        _ => throw new ArgumentOutOfRangeException(nameof(mode)),
     };
 
+    /// <summary>Only the types the API documents (https://platform.openai.com/docs/api-reference/chat/create#chat-create-response_format).</summary>
     private static JsonElement? ToResponseFormat(JsonElement? format)
     {
         if (format is not { } f) return null;

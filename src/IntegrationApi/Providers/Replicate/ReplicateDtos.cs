@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace IntegrationApi.Providers.Replicate;
 
-// Wire shapes of Replicate predictions (providers.md §8).
+// Wire shapes of Replicate predictions (https://replicate.com/docs/reference/http#predictions.create) and their
+// SSE output stream (https://replicate.com/docs/topics/predictions/streaming).
 
 internal sealed record ReplicateCreateRequest
 {
@@ -20,7 +21,7 @@ internal sealed record ReplicateInput
     [JsonPropertyName("max_tokens")] public long? MaxTokens { get; init; }
     [JsonPropertyName("temperature")] public double? Temperature { get; init; }
     [JsonPropertyName("top_p")] public double? TopP { get; init; }
-    [JsonPropertyName("top_k")] public double? TopK { get; init; }
+    [JsonPropertyName("top_k")] public long? TopK { get; init; }
     [JsonPropertyName("stop_sequences")] public string? StopSequences { get; init; }
     [JsonPropertyName("presence_penalty")] public double? PresencePenalty { get; init; }
     [JsonPropertyName("frequency_penalty")] public double? FrequencyPenalty { get; init; }

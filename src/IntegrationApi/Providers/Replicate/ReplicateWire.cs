@@ -13,7 +13,8 @@ internal static class ReplicateWire
     /// </summary>
     public static ReplicateCreateRequest ToCreateRequest(ChatRequest request, out string modelPath)
     {
-        var model = request.Model ?? throw new ChatRequestException($"modelParameters[\"{ModelParameters.Name}\"] is required (owner/name or owner/name:version)");
+        var o = request.Options;
+        var model = o.ModelId;
         if (request.Tools.Count > 0) throw new ChatRequestException("replicate models take no tool definitions");
         var colon = model.IndexOf(':');
         var name = colon < 0 ? model : model[..colon];
@@ -23,7 +24,6 @@ internal static class ReplicateWire
         var field = $"modelParameters[\"{ModelParameters.Name}\"] (owner/name)";
         modelPath = colon < 0 ? $"models/{UrlSegment.Escape(parts[0], field)}/{UrlSegment.Escape(parts[1], field)}/predictions" : "predictions";
 
-        var p = request.Parameters;
         var system = string.Join("\n\n", request.Messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text).Where(t => t.Length > 0));
         return new ReplicateCreateRequest
         {
@@ -33,14 +33,14 @@ internal static class ReplicateWire
             {
                 Prompt = ToPrompt(request.Messages),
                 SystemPrompt = system.Length == 0 ? null : system,
-                MaxTokens = p.GetInt64(ModelParameters.MaxCompletionTokens) ?? p.GetInt64(ModelParameters.MaxTokens),
-                Temperature = p.GetDouble(ModelParameters.Temperature),
-                TopP = p.GetDouble(ModelParameters.TopP),
-                TopK = p.GetDouble(ModelParameters.TopK),
-                StopSequences = p.GetList(ModelParameters.Stop) is { } stop ? string.Join(",", stop) : null,
-                PresencePenalty = p.GetDouble(ModelParameters.PresencePenalty),
-                FrequencyPenalty = p.GetDouble(ModelParameters.FrequencyPenalty),
-                Seed = p.GetInt64(ModelParameters.Seed),
+                MaxTokens = o.MaxOutputTokens,
+                Temperature = o.Temperature,
+                TopP = o.TopP,
+                TopK = o.TopK,
+                StopSequences = o.StopSequences is { } stop ? string.Join(",", stop) : null,
+                PresencePenalty = o.PresencePenalty,
+                FrequencyPenalty = o.FrequencyPenalty,
+                Seed = o.Seed,
             },
         };
     }
