@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Runtime.CompilerServices;
 using IntegrationApi.Chat;
 using IntegrationApi.Providers.Sse;
 using Microsoft.Extensions.Options;
@@ -23,6 +22,16 @@ public sealed class AnthropicOptions : EndpointProviderOptions
 /// <summary>Anthropic Messages API with <c>x-api-key</c> from <c>credential.key</c>.</summary>
 internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOptions> options) : IChatProvider, ICredentialVerifier
 {
+    /// <summary>Typed events until <c>message_stop</c> (https://docs.anthropic.com/en/docs/build-with-claude/streaming).</summary>
+    private static readonly SseDialect<AnthropicEvent, SseContext> Dialect = new()
+    {
+        Parse = SseEvents.Json(AnthropicJsonContext.Default.AnthropicEvent),
+        Translate = static (stream, eventType, e, updates) => AnthropicWire.FromStreamEvent(eventType, e, stream.Provider, updates),
+        End = SseEnd.LastEvent,
+        EndName = "message_stop",
+        DescribeError = AnthropicWire.DescribeError,
+    };
+
     private readonly Uri _models = new(options.Value.ToBaseUri(), "models?limit=1");
     private readonly AnthropicOptions _options = options.Value;
     private readonly Uri _endpoint = new(options.Value.ToBaseUri(), "messages");
@@ -34,10 +43,10 @@ internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOpt
         var body = AnthropicWire.ToMessagesRequest(request, _options.DefaultMaxTokens);
         var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = ProviderHttp.JsonBody(body, AnthropicJsonContext.Default.AnthropicRequest) };
         Authorize(message, request.Credential);
-        return StreamAsync(message, cancellationToken);
+        return SseChatStream.StreamAsync(client, message, Dialect, new SseContext(Name), cancellationToken);
     }
 
-    /// <summary><c>GET /v1/models</c> (the original answered "valid" without asking).</summary>
+    /// <summary><c>GET /v1/models?limit=1</c>: the cheapest authenticated call (https://docs.anthropic.com/en/api/models-list).</summary>
     public Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
     {
         var message = new HttpRequestMessage(HttpMethod.Get, _models);
@@ -49,21 +58,5 @@ internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOpt
     {
         message.Headers.Add("x-api-key", credential.Require("key"));
         message.Headers.Add("anthropic-version", _options.ApiVersion);
-    }
-
-    private async IAsyncEnumerable<ChatUpdate> StreamAsync(HttpRequestMessage message, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using var sent = message;
-        using var response = await ProviderHttp.SendAsync(client, message, Name, AnthropicWire.DescribeError, cancellationToken).ConfigureAwait(false);
-        var updates = new List<ChatUpdate>(2);
-        await foreach (var item in SseEvents.ReadAsync(response, AnthropicJsonContext.Default.AnthropicEvent, null, cancellationToken).ConfigureAwait(false))
-        {
-            if (item.Data is null) continue;
-            var stop = AnthropicWire.FromStreamEvent(item.EventType, item.Data, Name, updates);
-            foreach (var update in updates) yield return update;
-            updates.Clear();
-            if (stop) yield break;
-        }
-        throw new ProviderException(ProviderErrorKind.StreamTruncated, Name, $"{Name} stream ended without message_stop");
     }
 }

@@ -1,5 +1,6 @@
 using IntegrationApi.Chat;
 using IntegrationApi.Providers.OpenAICompatible;
+using IntegrationApi.Providers.Sse;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Providers.AzureOpenAI;
@@ -44,7 +45,7 @@ internal sealed class AzureOpenAIProvider(HttpClient client, IOptions<AzureOpenA
         var url = new Uri(endpoint, $"openai/deployments/{deployment}/chat/completions?api-version={Uri.EscapeDataString(_options.ApiVersion)}");
         var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = OpenAIChatStream.ToContent(body) };
         message.Headers.Add("api-key", request.Credential.Require("subscription_key"));
-        return OpenAIChatStream.StreamAsync(client, message, Name, cancellationToken);
+        return SseChatStream.StreamAsync(client, message, OpenAIChatStream.Dialect, new SseContext(Name), cancellationToken);
     }
 
     /// <summary><c>GET {endpoint}/openai/models</c> with the key.</summary>

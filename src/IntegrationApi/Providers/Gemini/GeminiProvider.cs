@@ -1,5 +1,6 @@
 using IntegrationApi.Chat;
 using IntegrationApi.Providers.GoogleGenAI;
+using IntegrationApi.Providers.Sse;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Providers.Gemini;
@@ -24,10 +25,10 @@ internal sealed class GeminiProvider(HttpClient client, IOptions<GeminiOptions> 
         var url = new Uri(_base, $"models/{model}:streamGenerateContent?alt=sse");
         var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = GoogleStream.ToContent(body) };
         message.Headers.Add("x-goog-api-key", request.Credential.Require("key"));
-        return GoogleStream.StreamAsync(client, message, Name, cancellationToken);
+        return SseChatStream.StreamAsync(client, message, GoogleStream.Dialect, new GoogleStreamContext(Name), cancellationToken);
     }
 
-    /// <summary><c>GET models?pageSize=1</c> (the original answered "valid" without asking).</summary>
+    /// <summary><c>GET models?pageSize=1</c>: the cheapest authenticated call (https://ai.google.dev/api/models#method:-models.list).</summary>
     public Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
     {
         var message = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, "models?pageSize=1"));

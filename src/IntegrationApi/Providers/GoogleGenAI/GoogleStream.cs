@@ -1,32 +1,30 @@
-using System.Runtime.CompilerServices;
-using IntegrationApi.Chat;
 using IntegrationApi.Providers.Sse;
 
 namespace IntegrationApi.Providers.GoogleGenAI;
 
-/// <summary>The streaming call of generateContent; Gemini and Vertex add only the URL and auth.</summary>
+/// <summary>The streaming side of generateContent; Gemini and Vertex AI add only the URL and auth.</summary>
 internal static class GoogleStream
 {
-    /// <summary>Sends <paramref name="request"/> and yields updates until the chunk with a finish reason; a body that ends before it is truncated.</summary>
-    public static async IAsyncEnumerable<ChatUpdate> StreamAsync(
-        HttpClient client, HttpRequestMessage request, string provider, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>GenerateContentResponse</c> chunks with no end marker: the body just ends, and a body that ends before a chunk
+    /// with a <c>finishReason</c> was cut (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent).
+    /// Chunks after that one are still read.
+    /// </summary>
+    public static SseDialect<GoogleResponse, GoogleStreamContext> Dialect { get; } = new()
     {
-        using var sent = request;
-        using var response = await ProviderHttp.SendAsync(client, request, provider, GoogleWire.DescribeError, cancellationToken).ConfigureAwait(false);
-        var updates = new List<ChatUpdate>(4);
-        var state = new GoogleStreamState();
-        var finished = false;
-        await foreach (var item in SseEvents.ReadAsync(response, GoogleJsonContext.Default.GoogleResponse, null, cancellationToken).ConfigureAwait(false))
-        {
-            if (item.Data is null) continue;
-            finished |= GoogleWire.FromResponse(item.Data, provider, state, updates);
-            foreach (var update in updates) yield return update;
-            updates.Clear();
-        }
-        // No end marker: the body just ends. Without a finish reason, it ended early.
-        if (!finished) throw new ProviderException(ProviderErrorKind.StreamTruncated, provider, $"{provider} stream ended without a finishReason");
-    }
+        Parse = SseEvents.Json(GoogleJsonContext.Default.GoogleResponse),
+        Translate = static (stream, _, response, updates) => GoogleWire.FromResponse(response, stream.Provider, stream.State, updates),
+        End = SseEnd.BodyAfterLastEvent,
+        EndName = "a finishReason",
+        DescribeError = GoogleWire.DescribeError,
+    };
 
     /// <summary>The JSON body as UTF-8 content.</summary>
     public static ByteArrayContent ToContent(GoogleRequest request) => ProviderHttp.JsonBody(request, GoogleJsonContext.Default.GoogleRequest);
+}
+
+/// <summary>One generateContent stream: the provider's name and what translation remembers between chunks.</summary>
+internal readonly record struct GoogleStreamContext(string Provider) : ISseContext
+{
+    public GoogleStreamState State { get; } = new();
 }

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using IntegrationApi.Chat;
 using IntegrationApi.Providers.OpenAICompatible;
+using IntegrationApi.Providers.Sse;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Providers.Mistral;
@@ -26,10 +27,10 @@ internal sealed class MistralProvider(HttpClient client, IOptions<MistralOptions
             Content = OpenAIChatStream.ToContent(OpenAIChatWire.ToChatRequest(request, OpenAIDialect.Mistral)),
         };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", request.Credential.Require("key"));
-        return OpenAIChatStream.StreamAsync(client, message, Name, cancellationToken);
+        return SseChatStream.StreamAsync(client, message, OpenAIChatStream.Dialect, new SseContext(Name), cancellationToken);
     }
 
-    /// <summary><c>GET /v1/models</c>; unlike the original, any refusal means invalid, not just a 401.</summary>
+    /// <summary><c>GET /v1/models</c>; any refusal means invalid, not just a 401.</summary>
     public Task VerifyAsync(ProviderCredential credential, CancellationToken cancellationToken)
     {
         var message = new HttpRequestMessage(HttpMethod.Get, _models);

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using IntegrationApi.Chat;
 using IntegrationApi.Providers.OpenAICompatible;
+using IntegrationApi.Providers.Sse;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Providers.OpenAI;
@@ -26,7 +27,7 @@ internal sealed class OpenAIProvider(HttpClient client, IOptions<OpenAIOptions> 
             Content = OpenAIChatStream.ToContent(OpenAIChatWire.ToChatRequest(request)),
         };
         Authorize(message, request.Credential);
-        return OpenAIChatStream.StreamAsync(client, message, Name, cancellationToken);
+        return SseChatStream.StreamAsync(client, message, OpenAIChatStream.Dialect, new SseContext(Name), cancellationToken);
     }
 
     /// <summary><c>GET /models</c>.</summary>

@@ -1,31 +1,26 @@
-using System.Runtime.CompilerServices;
-using IntegrationApi.Chat;
 using IntegrationApi.Providers.Sse;
 
 namespace IntegrationApi.Providers.OpenAICompatible;
 
-/// <summary>The streaming call of the Chat Completions dialect; providers add only the URL and auth headers.</summary>
+/// <summary>The streaming side of the Chat Completions dialect; OpenAI, Azure OpenAI and Mistral add only the URL and auth.</summary>
 internal static class OpenAIChatStream
 {
-    private const string DoneMarker = "[DONE]";
-
-    /// <summary>Sends <paramref name="request"/> and yields the translated updates until <c>data: [DONE]</c>.</summary>
-    public static async IAsyncEnumerable<ChatUpdate> StreamAsync(
-        HttpClient client, HttpRequestMessage request, string provider, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Chunks of <c>chat.completion.chunk</c> JSON until <c>data: [DONE]</c>
+    /// (https://platform.openai.com/docs/api-reference/chat-streaming).
+    /// </summary>
+    public static SseDialect<OpenAIChunk, SseContext> Dialect { get; } = new()
     {
-        using var sent = request;
-        using var response = await ProviderHttp.SendAsync(client, request, provider, OpenAIChatWire.DescribeError, cancellationToken).ConfigureAwait(false);
-        var updates = new List<ChatUpdate>(4);
-        await foreach (var item in SseEvents.ReadAsync(response, OpenAIJsonContext.Default.OpenAIChunk, DoneMarker, cancellationToken).ConfigureAwait(false))
+        Parse = SseEvents.Json(OpenAIJsonContext.Default.OpenAIChunk, "[DONE]"),
+        Translate = static (stream, _, chunk, updates) =>
         {
-            if (item.IsDone) yield break;
-            if (item.Data is null) continue;
-            OpenAIChatWire.FromChunk(item.Data, provider, updates);
-            foreach (var update in updates) yield return update;
-            updates.Clear();
-        }
-        throw new ProviderException(ProviderErrorKind.StreamTruncated, provider, $"{provider} stream ended without data: [DONE]");
-    }
+            OpenAIChatWire.FromChunk(chunk, stream.Provider, updates);
+            return false;
+        },
+        End = SseEnd.DoneMarker,
+        EndName = "data: [DONE]",
+        DescribeError = OpenAIChatWire.DescribeError,
+    };
 
     /// <summary>The JSON body of <paramref name="request"/> as UTF-8 content.</summary>
     public static ByteArrayContent ToContent(OpenAIChatRequest request) => ProviderHttp.JsonBody(request, OpenAIJsonContext.Default.OpenAIChatRequest);

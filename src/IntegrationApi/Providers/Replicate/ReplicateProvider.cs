@@ -1,8 +1,8 @@
 using System.Net.Http.Headers;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using IntegrationApi.Chat;
+using IntegrationApi.Providers.Sse;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Providers.Replicate;
@@ -38,32 +38,11 @@ internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOpt
         {
             var streamUrl = _urls.Check(urls.Stream) ?? throw new ProviderException(ProviderErrorKind.BadResponse, Name,
                 $"{Name} gave a stream URL on {ReplicateUrlPolicy.Origin(urls.Stream)}, not {_urls.Describe()}; it was not fetched", retryable: false);
-            using var get = Authorized(HttpMethod.Get, streamUrl, key);
+            var get = Authorized(HttpMethod.Get, streamUrl, key);
             get.Headers.Accept.ParseAdd("text/event-stream");
             get.Headers.CacheControl = new CacheControlHeaderValue { NoStore = true };
-            using var response = await ProviderHttp.SendAsync(client, get, Name, ReplicateWire.DescribeError, cancellationToken).ConfigureAwait(false);
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            var done = false;
-            await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken).ConfigureAwait(false))
-            {
-                switch (item.EventType)
-                {
-                    case "output" when item.Data.Length > 0:
-                        yield return ChatUpdate.FromText(item.Data);
-                        break;
-                    case "error":
-                        throw new ProviderException(ProviderErrorKind.UpstreamError, Name,
-                            $"{Name} prediction {prediction.Id} failed: {Parse(item.Data).Detail ?? item.Data}", retryable: false);
-                    case "done":
-                        var reason = Parse(item.Data).Reason;
-                        if (reason is { Length: > 0 })
-                            throw new ProviderException(ProviderErrorKind.UpstreamError, Name, $"{Name} prediction {prediction.Id} ended: {reason}", retryable: false);
-                        done = true;
-                        break;
-                }
-                if (done) break;
-            }
-            if (!done) throw new ProviderException(ProviderErrorKind.StreamTruncated, Name, $"{Name} stream ended without a done event");
+            await foreach (var update in SseChatStream.StreamAsync(client, get, ReplicateStream.Dialect, new ReplicateStreamContext(Name, prediction.Id), cancellationToken).ConfigureAwait(false))
+                yield return update;
             completed = true;
         }
         finally
@@ -130,7 +109,4 @@ internal sealed class ReplicateProvider(HttpClient client, IOptions<ReplicateOpt
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return message;
     }
-
-    private static ReplicateEventData Parse(string data) =>
-        data.Length == 0 ? new ReplicateEventData() : JsonSerializer.Deserialize(data, ReplicateJsonContext.Default.ReplicateEventData) ?? new ReplicateEventData();
 }

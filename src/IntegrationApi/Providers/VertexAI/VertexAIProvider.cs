@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using IntegrationApi.Chat;
 using IntegrationApi.Providers.GoogleGenAI;
+using IntegrationApi.Providers.Sse;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Providers.VertexAI;
@@ -50,7 +51,7 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
         var token = await tokens.GetTokenAsync(credential, Name, cancellationToken).ConfigureAwait(false);
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         message.Headers.Add("x-goog-user-project", project);
-        await foreach (var update in GoogleStream.StreamAsync(client, message, Name, cancellationToken).ConfigureAwait(false))
+        await foreach (var update in SseChatStream.StreamAsync(client, message, GoogleStream.Dialect, new GoogleStreamContext(Name), cancellationToken).ConfigureAwait(false))
             yield return update;
     }
 
