@@ -229,6 +229,9 @@ public abstract class FakeProviderServer : IAsyncDisposable
 
         for (var i = 0; i <= plan.Content.Count; i++)
         {
+            // With no fault, a gate only pauses the answer at that point.
+            if (script.Fault == FakeFault.None && script.FaultGate is { } pause && i == Math.Min(script.FaultAfterChunks, plan.Content.Count))
+                await pause.WaitAsync(aborted).ConfigureAwait(false);
             if (script.Fault != FakeFault.None && i == Math.Min(script.FaultAfterChunks, plan.Content.Count))
             {
                 if (script.FaultGate is { } gate) await gate.WaitAsync(aborted).ConfigureAwait(false);

@@ -55,7 +55,7 @@ public sealed record FakeScript
     public FakeFault Fault { get; init; }
     /// <summary>How many content chunks go out before the fault.</summary>
     public int FaultAfterChunks { get; init; }
-    /// <summary>When set, the fault waits for this task (e.g. until the test saw the deltas sent before it).</summary>
+    /// <summary>When set, the fault waits for this task (e.g. until the test saw the deltas sent before it); with no fault, the rest of the answer does.</summary>
     public Task? FaultGate { get; init; }
 
     /// <summary>The neutral finish reason actually used.</summary>

@@ -137,8 +137,7 @@ public sealed class BadInputTests
     {
         await using var gateway = await TestGateway.StartAsync();
         var release = new TaskCompletionSource();
-        gateway.OpenAI.On("slow", new FakeScript { TextChunks = ["s1", "s2"], Fault = FakeFault.Stall, FaultAfterChunks = 1 });
-        gateway.OpenAI.On("gated", new FakeScript { TextChunks = ["g1", "g2"], FaultGate = release.Task, Fault = FakeFault.None });
+        gateway.OpenAI.On("gated", new FakeScript { TextChunks = ["g1", "g2"], FaultGate = release.Task, FaultAfterChunks = 1 });
         var bytes = Grpc.Core.Marshallers.Create<byte[]>(b => b, b => b);
         var method = new Method<byte[], byte[]>(MethodType.DuplexStreaming, "integration_api.OpenAiService", "StreamChat", bytes, bytes);
         using var call = gateway.Channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, new CallOptions(TestGateway.AuthHeaders()));
