@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Data.Common;
 using IntegrationApi.Audit;
+using IntegrationApi.Storage;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Auth;
@@ -22,13 +23,13 @@ public sealed class ApiKeyStore
     public ApiKeyStore(IOptions<AuthOptions> options, IOptions<AuditOptions> audit, IHostEnvironment environment)
     {
         // The same database choice as the audit store (its own SQLite file when that is SQLite).
-        var dialect = AuditSqlDialect.For(audit.Value, options.Value.KeyStorePath, environment);
+        var dialect = SqlDialect.For(audit.Value, options.Value.KeyStorePath, environment);
         _connect = dialect.Connect;
         using var connection = Open();
         if (dialect.CreateSchema is { } createSchema) Execute(connection, createSchema);
         Execute(connection, $"""
             CREATE TABLE IF NOT EXISTS api_keys (
-                id {(dialect.IsPostgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT")},
+                id {dialect.IdentityPrimaryKey},
                 sha256 TEXT NOT NULL UNIQUE,
                 prefix TEXT NOT NULL,
                 name TEXT NOT NULL,
