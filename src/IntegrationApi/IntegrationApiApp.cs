@@ -15,7 +15,9 @@ public static class IntegrationApiApp
         // Validate every setting now, before anything is built from it, so a wrong value stops the
         // service with a message naming the setting (not a stack trace from wherever it was first used).
         app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
-        // Built now, not on the first call: it opens the key store and warns about a short JWT secret at start.
+        // Now, not on the first call: the key store's table is created and a short JWT secret is warned about at start
+        // (a database that cannot be reached stops the service here, with its error).
+        app.Services.GetRequiredService<Auth.ApiKeyStore>().EnsureCreated();
         app.Services.GetRequiredService<Auth.CallerAuthenticator>();
         app.MapIntegrationApi();
         return app;

@@ -60,10 +60,7 @@ public static class IntegrationApiServiceCollectionExtensions
 
     private static void AddAudit(this IServiceCollection services)
     {
-        services.AddOptions<Audit.AuditOptions>().BindConfiguration("Audit").ValidateDataAnnotations()
-            .Validate(o => !o.Store.Equals("postgres", StringComparison.OrdinalIgnoreCase) || o.PostgresConnectionString.Length > 0,
-                "Audit:PostgresConnectionString is required when Audit:Store is postgres (environment variable Audit__PostgresConnectionString)")
-            .ValidateOnStart();
+        services.AddValidatedOptions<Audit.AuditOptions, Audit.AuditOptionsValidator>("Audit");
         services.TryAddSingleton<Audit.IAuditStore, Audit.SqlAuditStore>();
         services.TryAddSingleton<Audit.AuditWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<Audit.AuditWriter>());
@@ -72,7 +69,7 @@ public static class IntegrationApiServiceCollectionExtensions
 
     private static void AddConnections(this IServiceCollection services)
     {
-        services.AddOptions<ConnectionOptions>().BindConfiguration("Server").ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<ConnectionOptions, ConnectionOptionsValidator>("Server");
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ConnectionOptions>>((kestrel, o) =>
         {
             kestrel.Limits.Http2.KeepAlivePingDelay = o.Value.KeepAlivePingDelay;
@@ -83,7 +80,7 @@ public static class IntegrationApiServiceCollectionExtensions
 
     private static void AddEngine(this IServiceCollection services)
     {
-        services.AddOptions<EngineOptions>().BindConfiguration("Engine").ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<EngineOptions, EngineOptionsValidator>("Engine");
         services.TryAddSingleton<RequestIdGenerator>();
         services.TryAddSingleton<ChatEngine>();
         services.TryAddSingleton<ChatRouting>();
@@ -92,20 +89,39 @@ public static class IntegrationApiServiceCollectionExtensions
         services.TryAddSingleton<CredentialCheck>();
         services.TryAddSingleton<PrincipalLimiter>();
         // Kestrel must wait for streams to drain; give it a little longer than the drain itself.
-        services.AddOptions<HostOptions>().Configure<Microsoft.Extensions.Options.IOptions<EngineOptions>>((host, engine) =>
+        services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
             host.ShutdownTimeout = engine.Value.DrainTimeout + TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>
+    /// Binds <typeparamref name="TOptions"/> to <paramref name="section"/> and checks it at start with its source-generated
+    /// validator (the ranges and rules declared on the options class itself).
+    /// </summary>
+    internal static OptionsBuilder<TOptions> AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>, new()
+    {
+        services.AddSingleton<IValidateOptions<TOptions>>(new SectionNamedValidator<TOptions, TValidator>(section));
+        return services.AddOptionsWithValidateOnStart<TOptions>().BindConfiguration(section);
+    }
+
+    /// <summary>
+    /// Runs a generated validator with the configuration section as the name it reports, so a failure reads
+    /// "The field Engine.IdleTimeout must be between …" rather than "EngineOptions.IdleTimeout".
+    /// </summary>
+    private sealed class SectionNamedValidator<TOptions, TValidator>(string section) : IValidateOptions<TOptions>
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>, new()
+    {
+        private readonly TValidator _validator = new();
+
+        public ValidateOptionsResult Validate(string? name, TOptions options) =>
+            _validator.Validate(string.IsNullOrEmpty(name) ? section : $"{section}[{name}]", options);
     }
 
     private static void AddCallerAuth(this IServiceCollection services)
     {
-        services.AddOptions<AuthOptions>().BindConfiguration("Auth")
-            .Validate(o => o.JwtSecret.Length > 0 || o.ApiKeys.Count > 0 || o.KeyStorePath.Length > 0,
-                "Auth: set Auth:JwtSecret (environment variable Auth__JwtSecret), Auth:ApiKeys or Auth:KeyStorePath")
-            .Validate(o => o.RevocationCheckInterval > TimeSpan.Zero && o.RevocationCheckInterval <= TimeSpan.FromHours(1),
-                "Auth:RevocationCheckInterval must be more than 0 and at most 01:00:00 (default 00:00:30)")
-            .Validate(o => o.ApiKeys.All(k => k.Sha256 is { Length: 64 } && k.OrganizationId > 0 && k.ProjectId > 0),
-                "Auth:ApiKeys: each entry needs a 64-hex-digit Sha256, an OrganizationId and a ProjectId")
-            .ValidateOnStart();
+        services.AddValidatedOptions<AuthOptions, AuthOptionsValidator>("Auth");
         services.TryAddSingleton<ApiKeyStore>();
         services.TryAddSingleton<CallerAuthenticator>();
         services.TryAddSingleton<AuthInterceptor>();

@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Audit;
 
 /// <summary>Audit records (<c>Audit</c> section).</summary>
-public sealed class AuditOptions
+public sealed class AuditOptions : IValidatableObject
 {
     /// <summary>Write audit records at all.</summary>
     public bool Enabled { get; set; } = true;
@@ -30,11 +31,12 @@ public sealed class AuditOptions
     /// How long the writer lets records gather after the first one arrives before it writes them (unless a batch
     /// fills first; shutdown writes at once). One transaction per interval instead of one per request keeps the
     /// store's cost off the request path under load: on one core, writing each record alone added ~0.4 ms to every chat.
+    /// 0 writes each record as it comes.
     /// </summary>
-    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")] public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Longest wait between retries while the store is failing.</summary>
-    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")] public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// The local SQLite file that keeps the records the store cannot take (an outage, or shutdown while it is down) until
@@ -44,7 +46,7 @@ public sealed class AuditOptions
     /// </summary>
     public string SpoolPath { get; set; } = "";
 
-    /// <summary>How long a batch the store refuses is retried in memory before it goes to the spool (shutdown spools at once).</summary>
+    /// <summary>How long a batch the store refuses is retried in memory before it goes to the spool (shutdown spools at once; 0: the first refusal does).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")] public TimeSpan SpoolAfter { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The spool file: <see cref="SpoolPath"/>, or the default next to <see cref="SqlitePath"/>, rooted at <paramref name="contentRoot"/>.</summary>
@@ -54,4 +56,15 @@ public sealed class AuditOptions
             : Path.Combine(Path.GetDirectoryName(SqlitePath) ?? "", Path.GetFileNameWithoutExtension(SqlitePath) + "-spool" + Path.GetExtension(SqlitePath));
         return Path.IsPathRooted(path) ? path : Path.Combine(contentRoot, path);
     }
+
+    /// <summary>The rules between settings (the ranges are on the properties).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Store.Equals("postgres", StringComparison.OrdinalIgnoreCase) && PostgresConnectionString.Length == 0)
+            yield return new ValidationResult("Audit:PostgresConnectionString is required when Audit:Store is postgres (environment variable Audit__PostgresConnectionString)");
+    }
 }
+
+/// <summary>Checks <see cref="AuditOptions"/> at start (generated from its attributes, plus <see cref="AuditOptions.Validate"/>).</summary>
+[OptionsValidator]
+internal sealed partial class AuditOptionsValidator : IValidateOptions<AuditOptions>;

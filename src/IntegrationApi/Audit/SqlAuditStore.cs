@@ -1,51 +1,10 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using IntegrationApi.Storage;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace IntegrationApi.Audit;
-
-/// <summary>How SQLite and PostgreSQL differ for the audit store: connections, schema, and "insert unless present".</summary>
-internal sealed record AuditSqlDialect(bool IsPostgres, Func<DbConnection> Connect, string[] Migrations, string InsertIgnore, string? OnOpen, string? Schema)
-{
-    private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json)";
-    private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta, @req, @resp)";
-    private const string Payloads = "ALTER TABLE audit_records ADD COLUMN request_json TEXT; ALTER TABLE audit_records ADD COLUMN response_json TEXT;";
-
-    private static string Table(string integer) => $"""
-        CREATE TABLE audit_records (
-            request_id {integer} PRIMARY KEY, created_at TEXT NOT NULL, organization_id {integer} NOT NULL, project_id {integer} NOT NULL,
-            credential_id {integer} NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL, code INTEGER NOT NULL,
-            finish_reason TEXT NOT NULL, time_taken_ns {integer} NOT NULL, ttft_ns {integer}, input_tokens {integer}, output_tokens {integer},
-            total_tokens {integer}, metadata TEXT NOT NULL);
-        CREATE INDEX audit_records_scope ON audit_records (organization_id, project_id, request_id DESC);
-        """;
-
-    /// <summary>The statement that creates the connection string's schema, when it names one.</summary>
-    public string? CreateSchema => Schema is null ? null : $"CREATE SCHEMA IF NOT EXISTS \"{Schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
-
-    /// <summary>The store <paramref name="options"/> choose: PostgreSQL, or the SQLite file at <paramref name="sqlitePath"/> under the content root.</summary>
-    public static AuditSqlDialect For(AuditOptions options, string sqlitePath, IHostEnvironment environment)
-    {
-        if (options.Store.Equals("postgres", StringComparison.OrdinalIgnoreCase)) return Postgres(options.PostgresConnectionString);
-        var path = Path.IsPathRooted(sqlitePath) ? sqlitePath : Path.Combine(environment.ContentRootPath, sqlitePath);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        return Sqlite(path);
-    }
-
-    /// <summary>The embedded default: one file, WAL so readers do not block the writer.</summary>
-    public static AuditSqlDialect Sqlite(string path) => new(false,
-        () => new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString()),
-        [Table("INTEGER"), Payloads], $"INSERT OR IGNORE INTO audit_records {Columns} {Values}", "PRAGMA journal_mode=WAL;", null);
-
-    /// <summary>PostgreSQL by configuration; a <c>Search Path</c> in the connection string names the schema (created if missing).</summary>
-    public static AuditSqlDialect Postgres(string connectionString) => new(true,
-        () => new NpgsqlConnection(connectionString),
-        [Table("BIGINT"), Payloads], $"INSERT INTO audit_records {Columns} {Values} ON CONFLICT (request_id) DO NOTHING", null,
-        new NpgsqlConnectionStringBuilder(connectionString).SearchPath is { Length: > 0 } schema && schema != "public" ? schema : null);
-}
 
 /// <summary>The audit store on SQL (SQLite or PostgreSQL): versioned migrations applied at start, plain ADO.NET with parameters only.</summary>
 internal sealed class SqlAuditStore : IAuditStore
@@ -60,10 +19,30 @@ internal sealed class SqlAuditStore : IAuditStore
         "SELECT request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, " +
         "time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json FROM audit_records";
 
-    private readonly AuditSqlDialect _dialect;
+    private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json)";
+    private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta, @req, @resp)";
 
-    public SqlAuditStore(IOptions<AuditOptions> options, IHostEnvironment environment) =>
-        _dialect = AuditSqlDialect.For(options.Value, options.Value.SqlitePath, environment);
+    private readonly SqlDialect _dialect;
+    /// <summary>Schema versions in order: the version applied is the index plus one (<c>schema_migrations</c>).</summary>
+    private readonly string[] _migrations;
+    /// <summary>Inserts one record unless its request id is there (a retried or redelivered batch).</summary>
+    private readonly string _insert;
+
+    public SqlAuditStore(IOptions<AuditOptions> options, IHostEnvironment environment)
+    {
+        _dialect = SqlDialect.For(options.Value, options.Value.SqlitePath, environment);
+        _migrations = [Table(_dialect.BigInteger), "ALTER TABLE audit_records ADD COLUMN request_json TEXT; ALTER TABLE audit_records ADD COLUMN response_json TEXT;"];
+        _insert = _dialect.InsertUnlessPresent("audit_records", $"{Columns} {Values}", "request_id");
+    }
+
+    private static string Table(string integer) => $"""
+        CREATE TABLE audit_records (
+            request_id {integer} PRIMARY KEY, created_at TEXT NOT NULL, organization_id {integer} NOT NULL, project_id {integer} NOT NULL,
+            credential_id {integer} NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL, code INTEGER NOT NULL,
+            finish_reason TEXT NOT NULL, time_taken_ns {integer} NOT NULL, ttft_ns {integer}, input_tokens {integer}, output_tokens {integer},
+            total_tokens {integer}, metadata TEXT NOT NULL);
+        CREATE INDEX audit_records_scope ON audit_records (organization_id, project_id, request_id DESC);
+        """;
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
@@ -73,10 +52,10 @@ internal sealed class SqlAuditStore : IAuditStore
         await using var read = connection.CreateCommand();
         read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
         var applied = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-        for (var version = applied + 1; version <= _dialect.Migrations.Length; version++)
+        for (var version = applied + 1; version <= _migrations.Length; version++)
         {
             await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, _dialect.Migrations[version - 1], tx, cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, _migrations[version - 1], tx, cancellationToken).ConfigureAwait(false);
             await using var mark = Command(connection, tx, "INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t)",
                 ("@v", version), ("@t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)));
             await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -89,7 +68,7 @@ internal sealed class SqlAuditStore : IAuditStore
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         // One command for the whole batch (SQLite compiles it once); only the values change per record.
-        await using var insert = Command(connection, tx, _dialect.InsertIgnore,
+        await using var insert = Command(connection, tx, _insert,
             ("@id", null), ("@at", null), ("@org", null), ("@project", null), ("@cred", null), ("@provider", null), ("@model", null),
             ("@status", null), ("@code", null), ("@finish", null), ("@taken", null), ("@ttft", null),
             ("@in", null), ("@out", null), ("@total", null), ("@meta", null), ("@req", null), ("@resp", null));

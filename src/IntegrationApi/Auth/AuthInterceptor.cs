@@ -17,49 +17,49 @@ internal sealed partial class AuthInterceptor(CallerAuthenticator authenticator,
     public static CallerPrincipal PrincipalOf(ServerCallContext context) =>
         context.UserState.TryGetValue(PrincipalKey, out var p) ? (CallerPrincipal)p : throw new RpcException(new Status(StatusCode.Unauthenticated, "not authenticated"));
 
-    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        Authenticate(context);
-        return continuation(request, context);
+        await AuthenticateAsync(context).ConfigureAwait(false);
+        return await continuation(request, context).ConfigureAwait(false);
     }
 
-    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Authenticate(context);
-        return continuation(requestStream, responseStream, context);
+        await AuthenticateAsync(context).ConfigureAwait(false);
+        await continuation(requestStream, responseStream, context).ConfigureAwait(false);
     }
 
-    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Authenticate(context);
-        return continuation(requestStream, context);
+        await AuthenticateAsync(context).ConfigureAwait(false);
+        return await continuation(requestStream, context).ConfigureAwait(false);
     }
 
-    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Authenticate(context);
-        return continuation(request, responseStream, context);
+        await AuthenticateAsync(context).ConfigureAwait(false);
+        await continuation(request, responseStream, context).ConfigureAwait(false);
     }
 
-    private void Authenticate(ServerCallContext context)
+    /// <summary>Attaches the caller's principal to <paramref name="context"/>, or ends the call; synchronous unless a stored key must be read.</summary>
+    private async ValueTask AuthenticateAsync(ServerCallContext context)
     {
         if (open.IsOpen(context.Method)) return;
-        CallerPrincipal? principal;
-        string failure;
+        Authentication result;
         try
         {
-            principal = authenticator.Authenticate(
+            result = await authenticator.AuthenticateAsync(
                 context.RequestHeaders.GetValue(CallerAuthenticator.ServiceKeyHeader),
                 context.RequestHeaders.GetValue(CallerAuthenticator.ApiKeyHeader),
-                out failure);
+                context.CancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or IOException or TimeoutException)
+        catch (Exception ex) when (CallerAuthenticator.IsStoreFailure(ex))
         {
             // The key store cannot be read: the caller is not at fault, and must not be let in either.
             Log.KeyStoreFailed(logger, ex);
             throw new RpcException(new Status(StatusCode.Unavailable, "caller authentication is unavailable; retry shortly"));
         }
-        if (principal is null) throw new RpcException(new Status(StatusCode.Unauthenticated, failure));
+        if (result.Principal is not { } principal) throw new RpcException(new Status(StatusCode.Unauthenticated, result.Failure));
         context.UserState[PrincipalKey] = principal;
     }
 

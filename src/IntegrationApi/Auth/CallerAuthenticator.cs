@@ -25,6 +25,7 @@ public sealed partial class CallerAuthenticator
     public const int RecommendedSecretBytes = 32;
     private const string ApiKeyPrefix = "rpd-prj-";
     private const int MaxHeaderChars = 8192;
+    private const int MaxCheckedKeys = 100_000;
 
     private readonly byte[]? _jwtKey;
     private readonly TimeSpan _skew;
@@ -47,54 +48,84 @@ public sealed partial class CallerAuthenticator
         _apiKeys = o.ApiKeys.ToFrozenDictionary(k => k.Sha256.ToLowerInvariant(), StringComparer.Ordinal);
     }
 
-    /// <summary>The principal for these headers, or null with the reason (which never echoes the secret).</summary>
-    public CallerPrincipal? Authenticate(string? serviceKey, string? apiKey, out string failure)
+    /// <summary>
+    /// The principal for these headers, or why not (never echoing the secret). Completes synchronously except when a
+    /// stored key is not in the lookup cache; throws what the key store throws when it cannot be read.
+    /// </summary>
+    public ValueTask<Authentication> AuthenticateAsync(string? serviceKey, string? apiKey, CancellationToken cancellationToken = default)
     {
-        failure = "";
+        var failure = "";
         if (!string.IsNullOrEmpty(serviceKey))
         {
             var principal = ValidateJwt(serviceKey, out failure);
-            if (principal is not null || string.IsNullOrEmpty(apiKey)) return principal;
+            if (principal is not null || string.IsNullOrEmpty(apiKey)) return new(new Authentication(principal, failure));
         }
-        if (!string.IsNullOrEmpty(apiKey))
-        {
-            var key = apiKey.StartsWith(ApiKeyPrefix, StringComparison.Ordinal) ? apiKey[ApiKeyPrefix.Length..] : apiKey;
-            var hash = HashKey(key);
-            if (_apiKeys.TryGetValue(hash, out var entry))
-                return new CallerPrincipal(entry.OrganizationId, entry.ProjectId, null, null, "api-key");
-            if (_store.Find(hash) is { } stored)
-            {
-                _checked[hash] = new KeyCheck(true, _time.GetTimestamp());
-                return new CallerPrincipal(stored.OrganizationId, stored.ProjectId, null, null, "api-key") { StoredKeyHash = hash };
-            }
-            failure = "x-api-key is not valid";
-            return null;
-        }
-        if (failure.Length == 0) failure = $"missing {ServiceKeyHeader} or {ApiKeyHeader} metadata";
-        return null;
+        if (string.IsNullOrEmpty(apiKey))
+            return new(new Authentication(null, failure.Length == 0 ? $"missing {ServiceKeyHeader} or {ApiKeyHeader} metadata" : failure));
+
+        var key = apiKey.StartsWith(ApiKeyPrefix, StringComparison.Ordinal) ? apiKey[ApiKeyPrefix.Length..] : apiKey;
+        var hash = HashKey(key);
+        if (_apiKeys.TryGetValue(hash, out var entry))
+            return new(new Authentication(new CallerPrincipal(entry.OrganizationId, entry.ProjectId, null, null, "api-key"), ""));
+        var stored = _store.FindAsync(hash, cancellationToken);
+        return stored.IsCompletedSuccessfully ? new(FromStore(hash, stored.Result)) : FromStoreAsync(hash, stored);
+    }
+
+    private async ValueTask<Authentication> FromStoreAsync(string hash, ValueTask<KeyOwner?> stored) =>
+        FromStore(hash, await stored.ConfigureAwait(false));
+
+    private Authentication FromStore(string hash, KeyOwner? stored)
+    {
+        if (stored is not { } owner) return new(null, "x-api-key is not valid");
+        // The revocation clock of open streams starts with the first stream; later ones may come from the lookup cache.
+        if (_checked.Count > MaxCheckedKeys) _checked.Clear();
+        _checked.TryAdd(hash, new KeyCheck(true, _time.GetTimestamp()));
+        return new(new CallerPrincipal(owner.OrganizationId, owner.ProjectId, null, null, "api-key") { StoredKeyHash = hash }, "");
     }
 
     /// <summary>
     /// True once the stored key <paramref name="principal"/> authenticated with has been revoked. The store is asked
-    /// at most once per <see cref="AuthOptions.RevocationCheckInterval"/> per key (shared by every stream of that key);
-    /// while the store cannot be read, the last answer stands.
+    /// at most once per <see cref="AuthOptions.RevocationCheckInterval"/> per key (by one caller; the streams of that key
+    /// go on with the last answer meanwhile), bypassing the lookup cache; while the store cannot be read, the last answer
+    /// stands. Completes synchronously except for that one re-check. The interval starts with the key's first stream,
+    /// whose answer may have come from the lookup cache: a key revoked elsewhere stops open streams within the interval
+    /// plus <see cref="ApiKeyLookupCache.FoundFor"/>.
     /// </summary>
+    public ValueTask<bool> IsRevokedAsync(CallerPrincipal principal)
+    {
+        if (principal.StoredKeyHash is not { } hash) return ValueTask.FromResult(false);
+        var now = _time.GetTimestamp();
+        var last = _checked.GetValueOrDefault(hash);
+        if (last is not null && _time.GetElapsedTime(last.At, now) < _revocationCheck) return ValueTask.FromResult(!last.Active);
+        var claim = new KeyCheck(last?.Active ?? true, now);
+        if (_checked.Count > MaxCheckedKeys) _checked.Clear(); // bounded: a cleared key is simply checked again
+        var mine = last is null ? _checked.TryAdd(hash, claim) : _checked.TryUpdate(hash, claim, last);
+        return mine ? RecheckAsync(hash, claim) : ValueTask.FromResult(!claim.Active); // another caller is re-checking
+    }
+
+    /// <summary>Synchronous <see cref="IsRevokedAsync"/>, blocking for the re-check. Transitional: remove once every caller awaits IsRevokedAsync.</summary>
     public bool IsRevoked(CallerPrincipal principal)
     {
-        if (principal.StoredKeyHash is not { } hash) return false;
-        var now = _time.GetTimestamp();
-        if (_checked.TryGetValue(hash, out var last) && _time.GetElapsedTime(last.At, now) < _revocationCheck) return !last.Active;
+        var revoked = IsRevokedAsync(principal);
+        return revoked.IsCompletedSuccessfully ? revoked.Result : revoked.AsTask().GetAwaiter().GetResult();
+    }
+
+    private async ValueTask<bool> RecheckAsync(string hash, KeyCheck claim)
+    {
         bool active;
-        try { active = _store.Find(hash) is not null; }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or IOException or TimeoutException)
+        try { active = await _store.RefreshAsync(hash).ConfigureAwait(false) is not null; }
+        catch (Exception ex) when (IsStoreFailure(ex))
         {
             Log.RevocationCheckFailed(_logger, ex);
-            active = last?.Active ?? true;
+            return !claim.Active; // the claim already holds the last answer, stamped now
         }
-        if (_checked.Count > 100_000) _checked.Clear(); // bounded: a cleared key is simply checked again
-        _checked[hash] = new KeyCheck(active, now);
+        _checked[hash] = claim with { Active = active };
         return !active;
     }
+
+    /// <summary>The key store could not be read (as opposed to a bug): the caller is not at fault.</summary>
+    public static bool IsStoreFailure(Exception ex) =>
+        ex is System.Data.Common.DbException or InvalidOperationException or IOException or TimeoutException;
 
     /// <summary>Lower-case hex SHA-256 of an API key without its prefix, as stored in configuration.</summary>
     public static string HashKey(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
@@ -177,3 +208,6 @@ public sealed partial class CallerAuthenticator
         public static partial void RevocationCheckFailed(ILogger logger, Exception exception);
     }
 }
+
+/// <summary>The outcome of <see cref="CallerAuthenticator.AuthenticateAsync"/>: a principal, or the reason there is none.</summary>
+public readonly record struct Authentication(CallerPrincipal? Principal, string Failure);

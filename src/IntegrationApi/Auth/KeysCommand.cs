@@ -29,7 +29,7 @@ public static class KeysCommand
                 return 0;
             case "revoke" when args.Count > 1 && long.TryParse(args[1], CultureInfo.InvariantCulture, out var id):
                 var revoked = store.Revoke(id);
-                output.WriteLine(revoked ? $"key {id} revoked: new streams and calls with it are refused" : $"no active key {id}");
+                output.WriteLine(revoked ? $"key {id} revoked: new streams and calls with it are refused within {ApiKeyLookupCache.FoundFor.TotalSeconds:0} s, new requests on open streams within Auth:RevocationCheckInterval" : $"no active key {id}");
                 return revoked ? 0 : 1;
             default:
                 output.WriteLine(Usage);

@@ -1,8 +1,9 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace IntegrationApi.Engine;
 
-/// <summary>Limits and timeouts of the chat engine (<c>Engine</c> section).</summary>
+/// <summary>Limits and timeouts of the chat engine (<c>Engine</c> section); the ranges are checked at start.</summary>
 public sealed class EngineOptions
 {
     /// <summary>Requests with a <c>clientRequestId</c> that run at once on one stream.</summary>
@@ -15,28 +16,28 @@ public sealed class EngineOptions
     [Range(1, 100_000)] public int ResponseBufferPerStream { get; set; } = 64;
 
     /// <summary>Longest wait for the first token of a request (504 after).</summary>
-    public TimeSpan TimeToFirstTokenTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")] public TimeSpan TimeToFirstTokenTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Longest gap between two chunks of a streaming answer (504 after).</summary>
-    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")] public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Longest a request may take in all, retries included (504 after).</summary>
-    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(10);
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")] public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Retries of a request that failed before its first token (429, 5xx, connection failure).</summary>
     [Range(0, 10)] public int MaxRetries { get; set; } = 2;
 
     /// <summary>First retry delay when the provider sent no <c>Retry-After</c>; doubles each retry.</summary>
-    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")] public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>A <c>Retry-After</c> longer than this is not waited for; the request fails with the provider's code.</summary>
-    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")] public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>A stream older than this drains and ends with OK so the client reopens; null disables it.</summary>
-    public TimeSpan? MaxStreamAge { get; set; }
+    [Range(typeof(TimeSpan), "00:00:00.001", "7.00:00:00")] public TimeSpan? MaxStreamAge { get; set; }
 
     /// <summary>How long a draining stream lets its requests finish before cancelling them with a 503.</summary>
-    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")] public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Chat requests per second one stream may start (token bucket); past it a request gets a 429. 0 = no limit.</summary>
     [Range(0, 1_000_000)] public int RequestsPerSecondPerStream { get; set; } = 1000;
@@ -50,3 +51,7 @@ public sealed class EngineOptions
     /// <summary>Machine id (0–1023) folded into request ids so that several instances never collide.</summary>
     [Range(0, 1023)] public int MachineId { get; set; }
 }
+
+/// <summary>Checks <see cref="EngineOptions"/> at start (generated from its attributes).</summary>
+[OptionsValidator]
+internal sealed partial class EngineOptionsValidator : IValidateOptions<EngineOptions>;

@@ -6,11 +6,12 @@ namespace IntegrationApi.Providers;
 public abstract class ProviderOptions
 {
     /// <summary>How long an idle pooled connection to the provider is kept.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How long a pooled connection lives before it is replaced (DNS changes).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan PooledConnectionLifetime { get; set; } = TimeSpan.FromMinutes(10);
-
 }
 
 /// <summary>Settings of a provider with one fixed API endpoint.</summary>

@@ -16,8 +16,7 @@ internal static class ProviderServiceCollectionExtensions
 {
     public static IServiceCollection AddProviders(this IServiceCollection services)
     {
-        services.AddOptions<ProviderLimitsOptions>().BindConfiguration("Providers").ValidateDataAnnotations()
-            .Validate(o => o.MaxLineBytes <= o.MaxResponseBytes, "Providers:MaxLineBytes must not exceed Providers:MaxResponseBytes").ValidateOnStart();
+        services.AddValidatedOptions<ProviderLimitsOptions, ProviderLimitsOptionsValidator>("Providers");
         services.AddChatProvider<OpenAIProvider, OpenAIOptions>(ProviderNames.OpenAI, "Providers:OpenAI");
         services.AddChatProvider<AnthropicProvider, AnthropicOptions>(ProviderNames.Anthropic, "Providers:Anthropic");
         services.AddChatProvider<AzureOpenAIProvider, AzureOpenAIOptions>(ProviderNames.Azure, "Providers:Azure");
@@ -32,13 +31,16 @@ internal static class ProviderServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Binds and validates the provider's options and gives the provider its own <see cref="HttpClient"/>.</summary>
+    /// <summary>
+    /// Binds and validates the provider's options and gives the provider its own <see cref="HttpClient"/>. The options are
+    /// checked at start by their data annotations, inherited ones included (the <see cref="ProviderOptions"/> ranges).
+    /// </summary>
     private static void AddChatProvider<TProvider, TOptions>(this IServiceCollection services, string provider, string section)
         where TProvider : class, IChatProvider
         where TOptions : ProviderOptions
     {
         var clientName = typeof(TProvider).Name;
-        services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptionsWithValidateOnStart<TOptions>().BindConfiguration(section).ValidateDataAnnotations();
         services.AddProviderHttpClient<TOptions>(clientName, provider);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChatProvider, TProvider>(sp =>
             ActivatorUtilities.CreateInstance<TProvider>(sp, sp.GetRequiredService<IHttpClientFactory>().CreateClient(clientName))));
