@@ -164,7 +164,7 @@ internal sealed partial class StreamChatSession
             request.Action != Proto.ChatAction.Chat ? ChatErrors.From(new ChatRequestException($"action {(int)request.Action} is unknown (CHAT, CANCEL)"))
             : Volatile.Read(ref _draining) != 0 ? ChatErrors.Draining()
             : _principal.IsExpired(_time.GetUtcNow()) ? ChatErrors.TokenExpired()
-            : _authenticator.IsRevoked(_principal) ? ChatErrors.KeyRevoked()
+            : await _authenticator.IsRevokedAsync(_principal).ConfigureAwait(false) ? ChatErrors.KeyRevoked()
             : _rate is not null && !TryTakeRateToken() ? ChatErrors.RateLimited($"more than {_options.RequestsPerSecondPerStream} requests per second on this stream")
             : null;
         if (clientId.Length == 0)

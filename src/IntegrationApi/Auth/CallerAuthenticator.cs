@@ -103,13 +103,6 @@ public sealed partial class CallerAuthenticator
         return mine ? RecheckAsync(hash, claim) : ValueTask.FromResult(!claim.Active); // another caller is re-checking
     }
 
-    /// <summary>Synchronous <see cref="IsRevokedAsync"/>, blocking for the re-check. Transitional: remove once every caller awaits IsRevokedAsync.</summary>
-    public bool IsRevoked(CallerPrincipal principal)
-    {
-        var revoked = IsRevokedAsync(principal);
-        return revoked.IsCompletedSuccessfully ? revoked.Result : revoked.AsTask().GetAwaiter().GetResult();
-    }
-
     private async ValueTask<bool> RecheckAsync(string hash, KeyCheck claim)
     {
         bool active;
