@@ -59,32 +59,13 @@ public sealed class TestGateway : IAsyncDisposable
     public static async Task<TestGateway> StartAsync(IDictionary<string, string?>? settings = null, TimeProvider? time = null, Action<IServiceCollection>? services = null,
         string environment = "Testing")
     {
-        var fakes = new Dictionary<string, FakeProviderServer>
-        {
-            ["openai"] = new OpenAIFake(),
-            ["anthropic"] = new AnthropicFake(),
-            ["azure"] = new AzureOpenAIFake(),
-            ["mistral"] = new MistralFake(),
-            ["gemini"] = new GeminiFake(),
-            ["vertexai"] = new VertexAIFake(),
-            ["cohere"] = new CohereFake(),
-            ["replicate"] = new ReplicateFake(),
-        };
+        var fakes = TestProviders.All.ToDictionary(p => p.Name, p => p.NewFake());
         await Task.WhenAll(fakes.Values.Select(f => f.StartAsync()));
         var logs = new CapturingLoggerProvider();
         var config = new Dictionary<string, string?>
         {
             ["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0",
             ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
-            ["Providers:OpenAI:BaseUrl"] = fakes["openai"].BaseUrl,
-            ["Providers:Anthropic:BaseUrl"] = fakes["anthropic"].BaseUrl,
-            ["Providers:Mistral:BaseUrl"] = fakes["mistral"].BaseUrl,
-            ["Providers:Gemini:BaseUrl"] = fakes["gemini"].BaseUrl,
-            ["Providers:VertexAI:BaseUrl"] = fakes["vertexai"].BaseUrl,
-            ["Providers:VertexAI:TokenUri"] = ((VertexAIFake)fakes["vertexai"]).TokenUri,
-            ["Providers:Cohere:BaseUrl"] = fakes["cohere"].BaseUrl,
-            ["Providers:Replicate:BaseUrl"] = fakes["replicate"].BaseUrl,
-            ["Providers:Azure:AllowLoopbackEndpoints"] = "true",
             ["Auth:JwtSecret"] = JwtSecret,
             ["Auth:ApiKeys:0:Sha256"] = CallerAuthenticator.HashKey(ApiKey["rpd-prj-".Length..]),
             ["Auth:ApiKeys:0:OrganizationId"] = "7",
@@ -93,6 +74,8 @@ public sealed class TestGateway : IAsyncDisposable
             ["Audit:SqlitePath"] = Path.Combine(Path.GetTempPath(), "integration-api-tests", $"audit-{Guid.NewGuid():N}.db"),
             ["Auth:KeyStorePath"] = Path.Combine(Path.GetTempPath(), "integration-api-tests", $"keys-{Guid.NewGuid():N}.db"),
         };
+        foreach (var provider in TestProviders.All)
+            foreach (var (k, v) in provider.Settings(fakes[provider.Name])) config[k] = v;
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) config[k] = v;
         var app = IntegrationApiApp.Create(["--environment", environment], builder =>
         {
@@ -116,19 +99,7 @@ public sealed class TestGateway : IAsyncDisposable
     public Proto.OpenAiService.OpenAiServiceClient OpenAIClient => new(Channel);
 
     /// <summary>The gRPC service of <paramref name="provider"/>, or LlmService for null.</summary>
-    public static string ServiceName(string? provider) => provider switch
-    {
-        null => "LlmService",
-        "openai" => "OpenAiService",
-        "azure" => "AzureService",
-        "gemini" => "GeminiService",
-        "vertexai" => "VertexAiService",
-        "replicate" => "ReplicateService",
-        "anthropic" => "AnthropicService",
-        "cohere" => "CohereService",
-        "mistral" => "MistralService",
-        _ => throw new ArgumentException($"unknown provider {provider}"),
-    };
+    public static string ServiceName(string? provider) => provider is null ? "LlmService" : TestProviders.Get(provider).ServiceName;
 
     private static Grpc.Core.Method<TRequest, TResponse> Method<TRequest, TResponse>(Grpc.Core.MethodType type, string? provider, string name)
         where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()

@@ -9,26 +9,15 @@ namespace IntegrationApi.Tests.Infrastructure;
 public static class TestRequests
 {
     /// <summary>The providers whose adapters exist; every conformance test runs for each.</summary>
-    public static readonly IReadOnlyList<string> Providers = ["openai", "anthropic", "azure", "mistral", "gemini", "vertexai", "cohere", "replicate"];
+    public static readonly IReadOnlyList<string> Providers = TestProviders.All.Select(p => p.Name).ToArray();
 
-    /// <summary>One RSA key for every test service account (generating one per test would cost ~100 ms).</summary>
-    private static readonly Lazy<string> ServiceAccountPrivateKey = new(() => System.Security.Cryptography.RSA.Create(2048).ExportPkcs8PrivateKeyPem());
 
     public static readonly IReadOnlyList<object[]> ProviderCases = Providers.Select(p => new object[] { p }).ToArray();
 
     /// <summary>Providers with tool calling.</summary>
-    public static readonly IReadOnlyList<object[]> ToolProviderCases = Providers.Where(p => p != "replicate").Select(p => new object[] { p }).ToArray();
+    public static readonly IReadOnlyList<object[]> ToolProviderCases = TestProviders.All.Where(p => p.HasTools).Select(p => new object[] { p.Name }).ToArray();
 
-    public static string DefaultModel(string provider) => provider switch
-    {
-        "anthropic" => "claude-sonnet-4-5",
-        "mistral" => "mistral-small-latest",
-        "gemini" or "vertexai" => "gemini-2.5-flash",
-        "cohere" => "command-a-03-2025",
-        "replicate" => "meta/meta-llama-3-8b-instruct",
-        "azure" => "my-gpt4o-deployment",
-        _ => "gpt-4o-mini",
-    };
+    public static string DefaultModel(string provider) => TestProviders.Get(provider).DefaultModel;
 
     /// <summary>A one-turn chat request with credential <c>{key}</c> and <c>model.name</c>.</summary>
     public static Proto.ChatRequest NewChat(string provider, string prompt, string clientRequestId = "", string key = "test-key")
@@ -50,40 +39,14 @@ public static class TestRequests
     };
 
     /// <summary>Providers whose usage reports cached input tokens.</summary>
-    public static bool ReportsCachedTokens(string provider) => provider is "openai" or "anthropic" or "azure" or "gemini" or "vertexai";
+    public static bool ReportsCachedTokens(string provider) => TestProviders.Get(provider).ReportsCachedTokens;
 
     /// <summary>The credential the fake saw, read from the provider's own auth header.</summary>
-    public static string? SentKey(string provider, IntegrationApi.Testing.RecordedRequest request) => provider switch
-    {
-        "anthropic" => request.Header("x-api-key"),
-        "azure" => request.Header("api-key"),
-        "gemini" => request.Header("x-goog-api-key"),
-        _ => request.Header("authorization") is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : null,
-    };
+    public static string? SentKey(string provider, IntegrationApi.Testing.RecordedRequest request) => TestProviders.Get(provider).SentKey(request);
 
     /// <summary>The credential shape each provider takes (original-system.md §3.1), pointed at <paramref name="fake"/>.</summary>
-    public static Proto.Credential Credential(string provider, string key, IntegrationApi.Testing.FakeProviderServer fake) => provider switch
-    {
-        "azure" => new Proto.Credential
-        {
-            Id = 42,
-            Value = new Struct { Fields = { ["subscription_key"] = Value.ForString(key), ["endpoint"] = Value.ForString(fake.BaseUrl) } },
-        },
-        "vertexai" => new Proto.Credential
-        {
-            Id = 42,
-            Value = new Struct
-            {
-                Fields =
-                {
-                    ["project_id"] = Value.ForString("test-project"),
-                    ["region"] = Value.ForString("us-central1"),
-                    ["service_account_key"] = Value.ForString(((IntegrationApi.Testing.VertexAIFake)fake).ServiceAccountJson(key, ServiceAccountPrivateKey.Value)),
-                },
-            },
-        },
-        _ => Credential(key),
-    };
+    public static Proto.Credential Credential(string provider, string key, IntegrationApi.Testing.FakeProviderServer fake) =>
+        TestProviders.Get(provider).Credential?.Invoke(key, fake) ?? Credential(key);
 
     public static Message Message(string role, string text) => new()
     {
