@@ -6,7 +6,7 @@ using IntegrationApi.Auth;
 namespace IntegrationApi.Bench;
 
 /// <summary>
-/// The gateway comparison (issue 5): one zero-latency upstream, the direct path as the baseline, our gateway and
+/// The gateway comparison: one zero-latency upstream, the direct path as the baseline, our gateway and
 /// the peers each in a process pinned to the gateway core, the load generator and upstream on the other core.
 /// Regimes run in an order that keeps one gateway's overload from leaking into another's numbers.
 /// </summary>

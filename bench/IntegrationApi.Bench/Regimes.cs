@@ -42,7 +42,7 @@ internal sealed record IdleResult(int Streams, long RssBeforeKb, long RssAfterKb
     public double BytesPerIdleStream => Streams == 0 ? 0 : (RssAfterKb - RssBeforeKb) * 1024.0 / Streams;
 }
 
-/// <summary>The four regimes of issue 5. Latency is always measured from when a chat was due, so a late start counts.</summary>
+/// <summary>The four regimes of the gateway comparison (bench/RESULTS.md). Latency is always measured from when a chat was due, so a late start counts.</summary>
 internal static partial class Regimes
 {
     private static partial class Native

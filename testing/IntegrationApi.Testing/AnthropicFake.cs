@@ -6,7 +6,7 @@ namespace IntegrationApi.Testing;
 
 /// <summary>
 /// A loopback Anthropic Messages server (<c>POST /v1/messages</c>) answering in the recorded format of
-/// providers.md §5: named events, <c>message_start</c> with input usage, text and <c>tool_use</c> blocks with
+/// https://docs.anthropic.com/en/api/messages-streaming: named events, <c>message_start</c> with input usage, text and <c>tool_use</c> blocks with
 /// <c>input_json_delta</c>, <c>ping</c>, <c>message_delta</c> with cumulative output usage, <c>message_stop</c>.
 /// </summary>
 public sealed class AnthropicFake : FakeProviderServer

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace IntegrationApi.Testing;
 
 /// <summary>
-/// A loopback Azure OpenAI resource (providers.md §2): <c>/openai/deployments/{d}/chat/completions?api-version=…</c>,
+/// A loopback Azure OpenAI resource (https://learn.microsoft.com/azure/ai-services/openai/reference): <c>/openai/deployments/{d}/chat/completions?api-version=…</c>,
 /// <c>api-key</c> header, a leading prompt-filter chunk with empty <c>choices</c>, <c>content_filter_results</c> on
 /// choices, Azure's <c>{"error":{"code","message"}}</c> bodies. <see cref="FakeProviderServer.BaseUrl"/> is the resource endpoint.
 /// </summary>

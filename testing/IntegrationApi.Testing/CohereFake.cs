@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace IntegrationApi.Testing;
 
 /// <summary>
-/// A loopback Cohere Chat v2 (<c>POST /v2/chat</c>, providers.md §6): named events <c>message-start</c>,
+/// A loopback Cohere Chat v2 (<c>POST /v2/chat</c>, https://docs.cohere.com/reference/chat-stream): named events <c>message-start</c>,
 /// <c>content-*</c> or <c>tool-plan-delta</c> + <c>tool-call-start/delta/end</c>, <c>message-end</c> with finish reason
 /// and usage (billed units and tokens), then <c>data: [DONE]</c>; errors as <c>{"id","message"}</c>.
 /// </summary>

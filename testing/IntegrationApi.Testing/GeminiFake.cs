@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 namespace IntegrationApi.Testing;
 
 /// <summary>
-/// A loopback Gemini API (providers.md §3): <c>models/{m}:streamGenerateContent?alt=sse</c>, <c>x-goog-api-key</c>,
+/// A loopback Gemini API (https://ai.google.dev/api/generate-content): <c>models/{m}:streamGenerateContent?alt=sse</c>, <c>x-goog-api-key</c>,
 /// CRLF-framed data-only SSE with no end marker (the last chunk carries <c>finishReason</c>), cumulative
 /// <c>usageMetadata</c> on every chunk, whole <c>functionCall</c> parts, <c>": "</c> spacing, Google RPC errors
 /// (a bad key is a 400 <c>API_KEY_INVALID</c>; the retry delay is in the body, not a header).

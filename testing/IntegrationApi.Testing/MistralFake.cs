@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 namespace IntegrationApi.Testing;
 
 /// <summary>
-/// A loopback Mistral API (providers.md §7): OpenAI-style chunks and <c>[DONE]</c>, usage on the finish chunk
+/// A loopback Mistral API (https://docs.mistral.ai/api/): OpenAI-style chunks and <c>[DONE]</c>, usage on the finish chunk
 /// without asking, tool calls whole in one delta, 422 for <c>stream_options</c> (unknown field), Mistral's error shapes.
 /// </summary>
 public sealed class MistralFake : OpenAIFake

@@ -6,7 +6,7 @@ namespace IntegrationApi.Testing;
 
 /// <summary>
 /// A loopback OpenAI Chat Completions server (<c>POST /v1/chat/completions</c>) answering in the recorded
-/// format of providers.md §1: data-only SSE, a role chunk, content and tool-call deltas by index, a finish
+/// format of https://platform.openai.com/docs/api-reference/chat-streaming: data-only SSE, a role chunk, content and tool-call deltas by index, a finish
 /// chunk with <c>delta:{}</c>, a <c>choices:[]</c> usage chunk when <c>stream_options.include_usage</c>, <c>[DONE]</c>.
 /// </summary>
 public class OpenAIFake : FakeProviderServer

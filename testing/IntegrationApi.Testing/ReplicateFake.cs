@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 namespace IntegrationApi.Testing;
 
 /// <summary>
-/// A loopback Replicate (providers.md §8): <c>POST /v1/models/{owner}/{name}/predictions</c> (or <c>/v1/predictions</c>
+/// A loopback Replicate (https://replicate.com/docs/topics/predictions/streaming): <c>POST /v1/models/{owner}/{name}/predictions</c> (or <c>/v1/predictions</c>
 /// with a version) answers 201 with <c>urls</c> pointing back here; <c>GET urls.stream</c> streams <c>output</c> events
 /// (plain text, an <c>id:</c> each, a leading <c>: hi</c>), then <c>done</c>; <c>GET urls.get</c> has the metrics;
 /// <c>POST urls.cancel</c> is recorded. <see cref="FakeProviderServer.Requests"/> holds the create calls; the stream's

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 namespace IntegrationApi.Testing;
 
 /// <summary>
-/// A loopback Vertex AI (providers.md §4): Gemini on <c>/v1/projects/{p}/locations/{r}/publishers/google/models/{m}</c>,
+/// A loopback Vertex AI (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference): Gemini on <c>/v1/projects/{p}/locations/{r}/publishers/google/models/{m}</c>,
 /// <c>Authorization: Bearer</c> OAuth tokens, compact JSON, usage counts only on the last chunk, plus an OAuth2
 /// token endpoint (<c>POST /token</c>, JWT-bearer grant) that issues tokens to the service account
 /// <c>{ValidKey}@…</c> and counts the exchanges.

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace IntegrationApi.Auth;
 
 /// <summary>
-/// Checks call metadata (contract §5): <c>x-internal-service-key</c>, an HS256 JWT with <c>organizationId</c>,
+/// Checks call metadata (docs/contract.md §5): <c>x-internal-service-key</c>, an HS256 JWT with <c>organizationId</c>,
 /// <c>projectId</c>, optional <c>userId</c>, <c>exp</c> and, when present, <c>nbf</c>/<c>iat</c> not in the future;
 /// or <c>x-api-key</c>, a project key checked by hash.
 /// </summary>

@@ -3,7 +3,7 @@ using IntegrationApi.Providers;
 
 namespace IntegrationApi.Engine;
 
-/// <summary>The one table from failures to contract codes (contract §4).</summary>
+/// <summary>The one table from failures to contract codes (docs/contract.md §4).</summary>
 public static class ChatErrors
 {
     public const int InvalidRequest = 400;

@@ -9,7 +9,7 @@ public sealed record ChatOutcome(ulong RequestId, ChatResult? Result, ChatError?
     public bool Succeeded => Result is not null;
 }
 
-/// <summary>A failed request: contract code (§4), engineer message, end-user message, and finish reason.</summary>
+/// <summary>A failed request: contract code (docs/contract.md §4), engineer message, end-user message, and finish reason.</summary>
 public sealed record ChatError(int Code, string Message, string HumanMessage)
 {
     /// <summary><c>cancelled</c> for 499, <c>error</c> otherwise.</summary>

@@ -44,7 +44,7 @@ public static class TestRequests
     /// <summary>The credential the fake saw, read from the provider's own auth header.</summary>
     public static string? SentKey(string provider, IntegrationApi.Testing.RecordedRequest request) => TestProviders.Get(provider).SentKey(request);
 
-    /// <summary>The credential shape each provider takes (original-system.md §3.1), pointed at <paramref name="fake"/>.</summary>
+    /// <summary>The credential shape each provider takes (the original credential keys; README "Configuration"), pointed at <paramref name="fake"/>.</summary>
     public static Proto.Credential Credential(string provider, string key, IntegrationApi.Testing.FakeProviderServer fake) =>
         TestProviders.Get(provider).Credential?.Invoke(key, fake) ?? Credential(key);
 

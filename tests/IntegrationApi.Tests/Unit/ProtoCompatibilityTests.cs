@@ -7,7 +7,7 @@ using Proto = IntegrationApi.Contracts;
 namespace IntegrationApi.Tests.Unit;
 
 /// <summary>
-/// Contract §2: bytes written by hand with the original field numbers (original-system.md §1) decode into
+/// Contract §2: bytes written by hand with the original field numbers (docs/contract.md §2) decode into
 /// our types and encode back to the same bytes, so clients generated from the original proto keep working.
 /// </summary>
 public sealed class ProtoCompatibilityTests
