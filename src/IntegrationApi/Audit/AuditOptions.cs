@@ -15,6 +15,9 @@ public sealed class AuditOptions : IValidatableObject
     /// <summary>The PostgreSQL connection string when <see cref="Store"/> is <c>postgres</c> (from the environment: <c>Audit__PostgresConnectionString</c>).</summary>
     public string PostgresConnectionString { get; set; } = "";
 
+    /// <summary>The PostgreSQL connection string when <see cref="Store"/> is <c>postgres</c>, else null (the embedded SQLite store).</summary>
+    public string? PostgresOrNull => Store.Equals("postgres", StringComparison.OrdinalIgnoreCase) ? PostgresConnectionString : null;
+
     /// <summary>The SQLite file (the default store); relative paths are under the content root.</summary>
     [Required] public string SqlitePath { get; set; } = "data/audit.db";
 

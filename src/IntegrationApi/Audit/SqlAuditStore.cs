@@ -30,7 +30,7 @@ internal sealed class SqlAuditStore : IAuditStore
 
     public SqlAuditStore(IOptions<AuditOptions> options, IHostEnvironment environment)
     {
-        _dialect = SqlDialect.For(options.Value, options.Value.SqlitePath, environment);
+        _dialect = SqlDialect.For(options.Value.PostgresOrNull, options.Value.SqlitePath, environment);
         _migrations = [Table(_dialect.BigInteger), "ALTER TABLE audit_records ADD COLUMN request_json TEXT; ALTER TABLE audit_records ADD COLUMN response_json TEXT;"];
         _insert = _dialect.InsertUnlessPresent("audit_records", $"{Columns} {Values}", "request_id");
     }

@@ -29,7 +29,7 @@ public sealed class ApiKeyStore
     public ApiKeyStore(IOptions<AuthOptions> options, IOptions<AuditOptions> audit, IHostEnvironment environment, TimeProvider time)
     {
         // The same database choice as the audit store (its own SQLite file when that is SQLite).
-        _dialect = SqlDialect.For(audit.Value, options.Value.KeyStorePath, environment);
+        _dialect = SqlDialect.For(audit.Value.PostgresOrNull, options.Value.KeyStorePath, environment);
         _cache = new ApiKeyLookupCache(QueryAsync, time);
     }
 

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using IntegrationApi.Audit;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -25,10 +24,10 @@ internal sealed record SqlDialect(bool IsPostgres, Func<DbConnection> Connect, s
         ? $"INSERT INTO {table} {columnsAndValues} ON CONFLICT ({key}) DO NOTHING"
         : $"INSERT OR IGNORE INTO {table} {columnsAndValues}";
 
-    /// <summary>The database <paramref name="options"/> choose: PostgreSQL, or the SQLite file at <paramref name="sqlitePath"/> under the content root.</summary>
-    public static SqlDialect For(AuditOptions options, string sqlitePath, IHostEnvironment environment)
+    /// <summary>PostgreSQL when <paramref name="postgresConnectionString"/> is given, else the SQLite file at <paramref name="sqlitePath"/> under the content root.</summary>
+    public static SqlDialect For(string? postgresConnectionString, string sqlitePath, IHostEnvironment environment)
     {
-        if (options.Store.Equals("postgres", StringComparison.OrdinalIgnoreCase)) return Postgres(options.PostgresConnectionString);
+        if (postgresConnectionString is { Length: > 0 }) return Postgres(postgresConnectionString);
         var path = Path.IsPathRooted(sqlitePath) ? sqlitePath : Path.Combine(environment.ContentRootPath, sqlitePath);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         return Sqlite(path);
