@@ -79,7 +79,7 @@ public class ChunkBenchmarks
         };
         proto.ModelParameters["model.name"] = Any.Pack(Value.ForString("m"));
         var prepared = _app.Services.GetRequiredService<ChatRouting>().Prepare(proto, null);
-        (_provider, _request) = (prepared.Provider, prepared.Request);
+        (_provider, _request) = (prepared.Targets[0].Provider, prepared.Targets[0].Request);
         if (await StreamAsync() < Chunks) throw new InvalidOperationException($"{Provider}: fewer updates than chunks");
     }
 

@@ -19,6 +19,13 @@ public static class MetricNames
     /// <summary>Output tokens the model spent reasoning.</summary>
     public const string ReasoningTokens = "REASONING_TOKEN";
 
+    /// <summary>The provider that served the request (or, when every target failed, the last one that ran).</summary>
+    public const string ProviderName = "PROVIDER_NAME";
+    /// <summary>The model that served the request (or the last one that ran).</summary>
+    public const string ModelName = "MODEL_NAME";
+    /// <summary>How many targets the request ran on (the primary, fallbacks, hedges).</summary>
+    public const string Attempts = "ATTEMPTS";
+
     public const string StatusSuccess = "SUCCESS";
     public const string StatusFailed = "FAILED";
 }

@@ -33,6 +33,25 @@ internal static class ProtoMapping
         return new ChatRequest(messages, ToTools(request.ToolDefinitions), options, ToCredential(request.Credential));
     }
 
+    /// <summary>
+    /// The request as fallback target <paramref name="index"/> gets it: the target's credential (or the request's), and the
+    /// request's model parameters with the target's replacing them key by key; a problem is a 400 naming the target.
+    /// </summary>
+    public static ChatRequest ToTargetRequest(ChatRequest primary, Proto.ChatRequest request, Proto.ChatTarget target, int index)
+    {
+        try
+        {
+            var parameters = new Dictionary<string, Any>(request.ModelParameters);
+            foreach (var (key, value) in target.ModelParameters) parameters[key] = value;
+            var credential = target.Credential is null ? primary.Credential : ToCredential(target.Credential);
+            return primary with { Options = ChatOptions.From(ToParameters(parameters)), Credential = credential };
+        }
+        catch (ChatRequestException ex)
+        {
+            throw new ChatRequestException($"fallbacks[{index}]: {ex.Message}");
+        }
+    }
+
     /// <summary>Longest <c>clientRequestId</c> accepted (it is echoed on every response of the request).</summary>
     public const int MaxClientRequestIdLength = 256;
 
@@ -284,6 +303,9 @@ internal static class ProtoMapping
         m.Add(new Metric { Name = Proto.MetricNames.Status, Value = outcome.Succeeded ? Proto.MetricNames.StatusSuccess : Proto.MetricNames.StatusFailed });
         m.Add(Metric(Proto.MetricNames.TimeTaken, (ulong)(outcome.Elapsed.Ticks * 100)));
         if (outcome.TimeToFirstToken is { } ttft) m.Add(Metric(Proto.MetricNames.TimeToFirstToken, (ulong)(ttft.Ticks * 100)));
+        if (outcome.Provider.Length > 0) m.Add(new Metric { Name = Proto.MetricNames.ProviderName, Value = outcome.Provider });
+        if (outcome.Model.Length > 0) m.Add(new Metric { Name = Proto.MetricNames.ModelName, Value = outcome.Model });
+        if (outcome.Targets.Count > 0) m.Add(Metric(Proto.MetricNames.Attempts, (ulong)outcome.Targets.Count));
         if (usage is null) return;
         if (usage.Input is { } input) m.Add(Metric(Proto.MetricNames.InputTokens, (ulong)input));
         if (usage.Output is { } output) m.Add(Metric(Proto.MetricNames.OutputTokens, (ulong)output));

@@ -283,7 +283,7 @@ internal sealed partial class StreamChatSession
             }
             else
             {
-                outcome = await _engine.RunAsync(prepared.Provider, prepared.Request, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
+                outcome = await _engine.RunAsync(prepared.Targets, prepared.HedgeAfter, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
                 terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
             }
         }

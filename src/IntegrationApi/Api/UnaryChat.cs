@@ -62,7 +62,7 @@ internal sealed partial class UnaryChat(
         if (lease is null)
             return (ProtoMapping.Failure(requestId, request.ClientRequestId,
                 ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project")), null);
-        var outcome = await engine.RunAsync(prepared.Provider, prepared.Request, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
+        var outcome = await engine.RunAsync(prepared.Targets, prepared.HedgeAfter, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
         return (ProtoMapping.Terminal(outcome, request.ClientRequestId), outcome);
     }
 

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace IntegrationApi.Engine;
 
 /// <summary>
-/// Runs one request against one provider, for a stream or a unary call alike:
+/// Runs one request against one target (a provider and the request as that provider gets it), for a stream or a
+/// unary call alike; <c>ChatEngine.Targets.cs</c> runs a request with fallbacks and hedging on top of this:
 /// <code>
 ///   attempt ─► provider stream ─► updates ─► text deltas to the sink ─► fold into ChatResult
 ///      ▲            │ 429 / 5xx / connection failure, nothing received yet
@@ -27,13 +28,22 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
 {
     private readonly EngineOptions _options = options.Value;
 
-    /// <summary>Runs <paramref name="request"/>; each text delta goes to <paramref name="onText"/> as it arrives.</summary>
-    public async Task<ChatOutcome> RunAsync(
+    /// <summary>Runs <paramref name="request"/> on <paramref name="provider"/> alone; each text delta goes to <paramref name="onText"/> as it arrives.</summary>
+    public Task<ChatOutcome> RunAsync(
         IChatProvider provider, ChatRequest request, ulong requestId,
-        Func<string, CancellationToken, ValueTask> onText, CancellationToken cancellationToken)
+        Func<string, CancellationToken, ValueTask> onText, CancellationToken cancellationToken) =>
+        RunAsync([new ChatTarget(provider, request)], null, requestId, onText, cancellationToken);
+
+    /// <summary>
+    /// One target, with its own retries: what it answered, or how it failed and whether the next target may run
+    /// (a retryable failure before any text or tool call). <paramref name="claimFirstToken"/>, when given, is asked at
+    /// the first token whether this attempt may go on (a hedge another attempt already won says no).
+    /// </summary>
+    private async Task<TargetEnd> RunTargetAsync(ChatTarget target, ulong requestId, Func<string, CancellationToken, ValueTask> onText,
+        Func<bool>? claimFirstToken, long requestStart, long totalDeadline, CancellationToken cancellationToken)
     {
+        var (provider, request) = target;
         var start = time.GetTimestamp();
-        var totalDeadline = start + ToTicks(_options.TotalTimeout);
         TimeSpan? timeToFirstToken = null;
         var idleTicks = ToTicks(_options.IdleTimeout);
         var idleSlack = idleTicks / 16;
@@ -57,7 +67,8 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                     if (waitingForFirstToken && update.Kind is ChatUpdateKind.Text or ChatUpdateKind.ToolCall)
                     {
                         waitingForFirstToken = false;
-                        timeToFirstToken = time.GetElapsedTime(start);
+                        timeToFirstToken = time.GetElapsedTime(requestStart);
+                        if (claimFirstToken is not null && !claimFirstToken()) throw new HedgeLostException();
                     }
                     if (update.Kind == ChatUpdateKind.Text)
                     {
@@ -76,11 +87,15 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                         armed = wanted;
                     }
                 }
-                return Finish(requestId, provider, request, builder.Build(), null, start, timeToFirstToken, attempt);
+                return End(target, builder.Build(), null, start, timeToFirstToken, attempt, fallbackAllowed: false);
             }
             catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
                 throw new OperationCanceledException(cancellationToken);
+            }
+            catch (HedgeLostException)
+            {
+                throw;
             }
             catch (Exception) when (timer.IsCancellationRequested)
             {
@@ -89,7 +104,8 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                     : waitingForFirstToken
                         ? ChatErrors.TimedOut("no first token", _options.TimeToFirstTokenTimeout)
                         : ChatErrors.TimedOut("no chunk from the provider", _options.IdleTimeout);
-                return Finish(requestId, provider, request, null, error, start, timeToFirstToken, attempt);
+                // A target that gave no first token in time is as good as down: the next one may run (not past the total).
+                return End(target, null, error, start, timeToFirstToken, attempt, fallbackAllowed: waitingForFirstToken && !armedForTotal);
             }
             catch (Exception ex)
             {
@@ -107,18 +123,17 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                     _ => ChatErrors.InternalError(),
                 };
                 if (failure is not (ProviderException or ChatRequestException)) Log.Unexpected(logger, requestId, provider.Name, ex);
-                return Finish(requestId, provider, request, null, error, start, timeToFirstToken, attempt);
+                var fallbackAllowed = failure is ProviderException { IsTransient: true } && !builder.HasContent;
+                return End(target, null, error, start, timeToFirstToken, attempt, fallbackAllowed);
             }
         }
     }
 
-    private ChatOutcome Finish(ulong requestId, IChatProvider provider, ChatRequest request, ChatResult? result, ChatError? error,
-        long start, TimeSpan? timeToFirstToken, int attempts)
+    private TargetEnd End(ChatTarget target, ChatResult? result, ChatError? error, long start, TimeSpan? timeToFirstToken, int tries, bool fallbackAllowed)
     {
-        if (error is not null) error = error with { Message = request.Credential.RedactAndTruncate(error.Message) };
-        var outcome = new ChatOutcome(requestId, result, error, time.GetElapsedTime(start), timeToFirstToken, attempts);
-        metrics.RequestCompleted(provider.Name, request.Model, error?.Code ?? 200, outcome.Elapsed, timeToFirstToken, result?.Usage, attempts);
-        return outcome;
+        // Each target's credential is redacted from its own errors before anything shortens them.
+        if (error is not null) error = error with { Message = target.Request.Credential.RedactAndTruncate(error.Message) };
+        return new TargetEnd(target, result, error, time.GetElapsedTime(start), timeToFirstToken, tries, fallbackAllowed);
     }
 
     /// <summary>Failures that are not yet provider exceptions: a broken connection, a malformed chunk.</summary>
@@ -165,5 +180,11 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
 
         [LoggerMessage(3, LogLevel.Error, "Request {RequestId} to {Provider} failed unexpectedly")]
         public static partial void Unexpected(ILogger logger, ulong requestId, string provider, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Warning, "Request {RequestId}: {Provider} failed before its first token ({Code}); falling back to {Next}")]
+        public static partial void FallingBack(ILogger logger, ulong requestId, string provider, int code, string next);
+
+        [LoggerMessage(5, LogLevel.Information, "Request {RequestId}: no first token yet; hedging with target {Index} ({Provider})")]
+        public static partial void Hedging(ILogger logger, ulong requestId, string provider, int index);
     }
 }

@@ -7,6 +7,15 @@ public sealed record ChatOutcome(ulong RequestId, ChatResult? Result, ChatError?
 {
     /// <summary>True when the request produced a complete answer.</summary>
     public bool Succeeded => Result is not null;
+
+    /// <summary>The provider that served the request (or, when every target failed, the last one that ran).</summary>
+    public string Provider { get; init; } = "";
+
+    /// <summary>The model that served the request (or the last one that ran).</summary>
+    public string Model { get; init; } = "";
+
+    /// <summary>Every target that ran, in the order they started.</summary>
+    public IReadOnlyList<ChatAttempt> Targets { get; init; } = [];
 }
 
 /// <summary>A failed request: contract code (docs/contract.md §4), engineer message, end-user message, and finish reason.</summary>

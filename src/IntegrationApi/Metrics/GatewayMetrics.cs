@@ -22,6 +22,7 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> _timeToFirstToken;
     private readonly Counter<long> _tokens;
     private readonly Counter<long> _retries;
+    private readonly Counter<long> _attempts;
     private readonly Counter<long> _cancels;
     private readonly UpDownCounter<long> _queued;
     private readonly Counter<long> _auditWritten;
@@ -41,6 +42,7 @@ public sealed class GatewayMetrics
         _requestDuration = meter.CreateHistogram<double>("integration_api.request.duration", "s", "Time from start to the terminal response, retries included");
         _timeToFirstToken = meter.CreateHistogram<double>("integration_api.request.time_to_first_token", "s", "Time to the first text or tool-call fragment");
         _tokens = meter.CreateCounter<long>("integration_api.tokens", description: "Tokens reported by providers, by direction");
+        _attempts = meter.CreateCounter<long>("integration_api.attempts", description: "Targets a request ran on (primary, fallbacks, hedges), by provider and result");
         _retries = meter.CreateCounter<long>("integration_api.retries", description: "Provider calls retried before their first token");
         _cancels = meter.CreateCounter<long>("integration_api.cancels", description: "Requests cancelled, by reason");
         _queued = meter.CreateUpDownCounter<long>("integration_api.queue.depth", description: "Requests waiting for a slot on their stream");
@@ -86,4 +88,13 @@ public sealed class GatewayMetrics
         if (usage?.Input is { } input) _tokens.Add(input, new("provider", provider), new("direction", "input"));
         if (usage?.Output is { } output) _tokens.Add(output, new("provider", provider), new("direction", "output"));
     }
+
+    /// <summary>One target of a request ended (succeeded, failed, or cancelled as a hedge that lost).</summary>
+    public void AttemptEnded(string provider, Engine.AttemptResult result) =>
+        _attempts.Add(1, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("result", result switch
+        {
+            Engine.AttemptResult.Succeeded => "succeeded",
+            Engine.AttemptResult.Failed => "failed",
+            _ => "cancelled",
+        }));
 }
