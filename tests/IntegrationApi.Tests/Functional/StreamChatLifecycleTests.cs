@@ -57,7 +57,11 @@ public sealed class StreamChatLifecycleTests
     public async Task Drain_RequestsStillRunningAtTheDeadline_Cancelled503()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:DrainTimeout"] = "00:00:20" }, time: clock);
+        // Only the drain deadline may fire while the clock is stepped: the request's own limits are a day away.
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Engine:DrainTimeout"] = "00:00:20", ["Engine:IdleTimeout"] = "1.00:00:00", ["Engine:TotalTimeout"] = "1.00:00:00",
+        }, time: clock);
         gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.Stall, FaultAfterChunks = 1 };
         using var stream = gateway.OpenStream("openai");
 
