@@ -3,6 +3,8 @@
 #   writes bench/RESULTS.md, bench/results.json and bench/*.png (--quick: bench/quick-RESULTS.md, quick-results.json, quick-*.png)
 #   bench/run.sh client-overhead   the client library's multiplexing cost (bench/results/client-overhead.md)
 #   bench/run.sh micro             BenchmarkDotNet microbenchmarks only (bench/results/microbench.md)
+#   bench/run.sh hedging [--quick] [--hedge-runs N]   time to first token with and without hedging, a sometimes-slow
+#                                  primary (bench/results/hedging.md, .json, hedging-ttft.png); the full run includes it
 # Needs: the .NET SDK, node + npm (for the Portkey peer; skipped with a note if absent), taskset (util-linux).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +29,9 @@ micro() {
   taskset -c "$gateway_cpu" dotnet bench/IntegrationApi.MicroBench/bin/Release/net10.0/IntegrationApi.MicroBench.dll $quick
 }
 if [[ "$mode" == "micro" ]]; then micro; exit 0; fi
+if [[ "$mode" == "hedging" ]]; then
+  shift; exec taskset -c "$load_cpu" dotnet "$bench_dll" gateways --only h --gateway-cpu "$gateway_cpu" --load-cpu "$load_cpu" "$@"
+fi
 
 # The peer: Portkey's gateway from npm, pinned to the version this report was made with.
 peers=bench/.peers

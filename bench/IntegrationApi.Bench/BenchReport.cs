@@ -15,7 +15,9 @@ internal sealed class BenchReport(BenchSettings settings)
 {
     public string Date { get; } = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
     public string Mode { get; } = settings.Quick ? "quick" : "full";
-    public string Machine { get; } = $"{File.ReadLines("/proc/cpuinfo").Count(l => l.StartsWith("processor", StringComparison.Ordinal))} cores ({CpuModel()}), Linux {Environment.OSVersion.Version}, .NET {Environment.Version}; gateway on cpu {settings.GatewayCpu}, load generator + upstream on cpu {settings.LoadCpu}";
+    public string Machine { get; } = MachineLine(settings);
+
+    public static string MachineLine(BenchSettings settings) => $"{File.ReadLines("/proc/cpuinfo").Count(l => l.StartsWith("processor", StringComparison.Ordinal))} cores ({CpuModel()}), Linux {Environment.OSVersion.Version}, .NET {Environment.Version}; gateway on cpu {settings.GatewayCpu}, load generator + upstream on cpu {settings.LoadCpu}";
 
     private static string CpuModel() =>
         File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown cpu";
@@ -254,7 +256,7 @@ internal sealed class BenchReport(BenchSettings settings)
     }
 
     /// <summary>One line per series, legend lower right, 900x500 PNG; returns the file name.</summary>
-    private static string SaveLines(string dir, string name, string title, string xLabel, string yLabel,
+    internal static string SaveLines(string dir, string name, string title, string xLabel, string yLabel,
         IEnumerable<(string Label, double[] Xs, double[] Ys)> series, bool logScale, bool markers)
     {
         var plot = new Plot();

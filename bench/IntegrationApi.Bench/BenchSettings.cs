@@ -10,10 +10,13 @@ internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int Gateway
         return new BenchSettings(quick, Value("--portkey"),
             int.Parse(Value("--gateway-cpu") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
             int.Parse(Value("--load-cpu") ?? "1", System.Globalization.CultureInfo.InvariantCulture),
-            args.Contains("--floor"), Value("--only") ?? "abcd");
+            args.Contains("--floor"), Value("--only") ?? "abcdh")
+        {
+            HedgeRuns = int.Parse(Value("--hedge-runs") ?? "3", System.Globalization.CultureInfo.InvariantCulture),
+        };
     }
 
-    /// <summary>Whether regime <paramref name="letter"/> (a-d) runs; <c>--only bd</c> runs two, for quicker iterations.</summary>
+    /// <summary>Whether regime <paramref name="letter"/> (a-d, h) runs; <c>--only bd</c> runs two, for quicker iterations; <c>--only h</c> only hedging.</summary>
     public bool Runs(char letter) => Only.Contains(letter, StringComparison.Ordinal);
 
     /// <summary>Sequential regime: interleaved rounds x requests per round, per target and mode.</summary>
@@ -32,6 +35,11 @@ internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int Gateway
     public int IdleStreams => Quick ? 2000 : 10_000;
     public int ActiveStreams => Quick ? 200 : 1000;
     public TimeSpan ActiveDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(10);
+
+    /// <summary>Hedging regime: runs (each without and with hedging), requests per variant and run, requests in flight.</summary>
+    public int HedgeRuns { get; init; } = 3;
+    public int HedgeRequests => Quick ? 200 : 500;
+    public int HedgeConcurrency => 16;
 }
 
 internal static class BenchPaths

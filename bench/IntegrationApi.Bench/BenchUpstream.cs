@@ -14,6 +14,9 @@ namespace IntegrationApi.Bench;
 /// recording, parsing or allocating per request, so it is never the bottleneck.
 /// Zero-latency mode writes the whole answer in one write; paced mode waits <see cref="TimeToFirstToken"/>
 /// before the first content chunk and <see cref="ChunkGap"/> between content chunks.
+/// With <see cref="ModelRules"/> on (the hedging regime), the model name decides per request: <see cref="SlowModel"/>
+/// holds its first token back <see cref="SlowFirstToken"/> for the requests <see cref="IsSlow"/> picks (20 %), every
+/// other request answers at once; the upstream counts what it served and what was aborted (<see cref="Counts"/>).
 /// </summary>
 internal sealed partial class BenchUpstream : IAsyncDisposable
 {
@@ -31,6 +34,35 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
     public TimeSpan ChunkGap { get; set; }
     public int ContentChunks => _isContent.Count(c => c);
 
+    /// <summary>The model that is slow for <see cref="SlowPercent"/> % of requests; any other model (e.g. <see cref="FastModel"/>) never is.</summary>
+    public const string SlowModel = "slow-sometimes";
+    public const string FastModel = "fast";
+    /// <summary>The request number the caller writes into its prompt: <c>bench-req-123</c>.</summary>
+    public const string RequestMarker = "bench-req-";
+    public const int SlowPercent = 20;
+    public const int Seed = 20261129;
+    private static readonly byte[] SlowModelJson = "\"model\":\"slow-sometimes\""u8.ToArray();
+    private static readonly byte[] MarkerBytes = "bench-req-"u8.ToArray();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool[]> SlowBlocks = new();
+
+    /// <summary>Whether the model name (and the request number in the prompt) decide each request's latency.</summary>
+    public bool ModelRules { get; set; }
+    public TimeSpan SlowFirstToken { get; set; } = TimeSpan.FromSeconds(2);
+    public UpstreamCounts Counts { get; } = new();
+
+    /// <summary>
+    /// Whether request number <paramref name="n"/> of <see cref="SlowModel"/> is slow: exactly <see cref="SlowPercent"/> of
+    /// every block of 100 numbers, picked by a shuffle seeded with <see cref="Seed"/> and the block, so a number is slow
+    /// or not whatever the order requests arrive in.
+    /// </summary>
+    public static bool IsSlow(int n) => SlowBlocks.GetOrAdd(n / 100, block =>
+    {
+        var order = Enumerable.Range(0, 100).ToArray();
+        new Random(Seed + block).Shuffle(order);
+        var slow = new bool[100];
+        foreach (var i in order.Take(SlowPercent)) slow[i] = true;
+        return slow;
+    })[n % 100];
     private BenchUpstream(WebApplication app, string baseUrl, byte[] streamBody, byte[] unaryBody)
     {
         (_app, BaseUrl, _streamBody, _unaryBody) = (app, baseUrl, streamBody, unaryBody);
@@ -76,7 +108,7 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        var streaming = await ReadBodyAsync(context.Request);
+        var (streaming, slowNumber) = await ReadBodyAsync(context.Request, ModelRules);
         var response = context.Response;
         if (!context.Request.Headers.Authorization.ToString().EndsWith(Key, StringComparison.Ordinal))
         {
@@ -86,9 +118,18 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
             return;
         }
         response.Headers["x-request-id"] = "req_bench";
+        var (firstToken, gap) = (TimeToFirstToken, ChunkGap);
+        if (ModelRules)
+        {
+            var slow = slowNumber >= 0 && IsSlow(slowNumber);
+            if (slowNumber >= -1) Interlocked.Increment(ref Counts.SlowModel);
+            else Interlocked.Increment(ref Counts.OtherModel);
+            if (slow) Interlocked.Increment(ref Counts.HeldBack);
+            (firstToken, gap) = (slow ? SlowFirstToken : TimeSpan.Zero, TimeSpan.Zero);
+        }
         if (!streaming)
         {
-            if (TimeToFirstToken > TimeSpan.Zero) await Task.Delay(TimeToFirstToken + ChunkGap * (ContentChunks - 1));
+            if (firstToken > TimeSpan.Zero) await Task.Delay(firstToken + gap * (ContentChunks - 1));
             response.ContentType = "application/json";
             response.ContentLength = _unaryBody.Length;
             await response.Body.WriteAsync(_unaryBody);
@@ -96,26 +137,36 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
         }
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
-        if (TimeToFirstToken <= TimeSpan.Zero && ChunkGap <= TimeSpan.Zero)
+        if (firstToken <= TimeSpan.Zero && gap <= TimeSpan.Zero)
         {
             await response.Body.WriteAsync(_streamBody);
             return;
         }
         var first = true;
-        for (var i = 0; i < _frames.Length; i++)
+        try
         {
-            if (_isContent[i])
+            for (var i = 0; i < _frames.Length; i++)
             {
-                await response.Body.FlushAsync();
-                await Task.Delay(first ? TimeToFirstToken : ChunkGap, context.RequestAborted);
-                first = false;
+                if (_isContent[i] && (first || gap > TimeSpan.Zero))
+                {
+                    await response.Body.FlushAsync();
+                    await Task.Delay(first ? firstToken : gap, context.RequestAborted);
+                    first = false;
+                }
+                await response.Body.WriteAsync(_frames[i], context.RequestAborted);
             }
-            await response.Body.WriteAsync(_frames[i], context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            if (ModelRules) Interlocked.Increment(ref Counts.Aborted); // the caller went away before the answer was complete
         }
     }
 
-    /// <summary>Reads the whole request body; true when it asks for a stream.</summary>
-    private static async Task<bool> ReadBodyAsync(HttpRequest request)
+    /// <summary>
+    /// Reads the whole request body: whether it asks for a stream and, with <paramref name="modelRules"/>, for
+    /// <see cref="SlowModel"/> the request number in its prompt (-1 when it has none), for any other model -2.
+    /// </summary>
+    private static async Task<(bool Streaming, int SlowNumber)> ReadBodyAsync(HttpRequest request, bool modelRules)
     {
         var reader = request.BodyReader;
         while (true)
@@ -124,11 +175,30 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
             if (result.IsCompleted)
             {
                 var found = IndexOf(result.Buffer, StreamFlag);
+                var number = modelRules ? SlowRequestNumber(result.Buffer) : -2;
                 reader.AdvanceTo(result.Buffer.End);
-                return found;
+                return (found, number);
             }
             reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         }
+    }
+
+    private static int SlowRequestNumber(ReadOnlySequence<byte> buffer)
+    {
+        var body = buffer.IsSingleSegment ? buffer.FirstSpan : buffer.ToArray();
+        if (body.IndexOf(SlowModelJson) < 0) return -2;
+        var at = body.IndexOf(MarkerBytes);
+        if (at < 0) return -1;
+        var digits = body[(at + MarkerBytes.Length)..];
+        var n = 0;
+        var any = false;
+        foreach (var b in digits)
+        {
+            if (b is < (byte)'0' or > (byte)'9') break;
+            n = n * 10 + (b - '0');
+            any = true;
+        }
+        return any ? n : -1;
     }
 
     private static bool IndexOf(ReadOnlySequence<byte> buffer, byte[] needle)
@@ -141,5 +211,24 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+/// <summary>What the upstream served while <see cref="BenchUpstream.ModelRules"/> was on; fields, for <see cref="Interlocked"/>.</summary>
+internal sealed class UpstreamCounts
+{
+    public int SlowModel;
+    public int OtherModel;
+    public int HeldBack;
+    public int Aborted;
+
+    public int Requests => Volatile.Read(ref SlowModel) + Volatile.Read(ref OtherModel);
+
+    public void Reset()
+    {
+        Volatile.Write(ref SlowModel, 0);
+        Volatile.Write(ref OtherModel, 0);
+        Volatile.Write(ref HeldBack, 0);
+        Volatile.Write(ref Aborted, 0);
     }
 }

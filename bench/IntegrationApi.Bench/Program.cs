@@ -3,7 +3,8 @@ using IntegrationApi.Bench;
 
 // bench/run.sh calls this with one of:
 //   gateways [--quick] [--portkey DIR] [--gateway-cpu N] [--load-cpu N]   the gateway comparison -> bench/RESULTS.md, results.json, *.png
-//            [--only abcd]   run only the named regimes      [--floor]   split one sequential chat into parts, print, stop
+//            [--only abcdh]  run only the named regimes (h: hedging, bench/results/hedging.md; --only h leaves RESULTS.md alone)
+//            [--hedge-runs N]  hedging runs (default 3)       [--floor]   split one sequential chat into parts, print, stop
 //   client-overhead [rounds] [perRound]                                      the client library's multiplexing cost
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
