@@ -12,10 +12,18 @@ namespace IntegrationApi.Client;
 /// <summary>
 /// <see cref="IChatClient"/> over the Integration API: .NET apps use it like any other chat client
 /// (streaming, tool calls, usage) while requests ride the <see cref="IntegrationClient"/>'s shared streams.
+/// Fallbacks and hedging go in <see cref="ChatOptions.AdditionalProperties"/> (<see cref="IntegrationChatOptions"/>);
+/// the response's <see cref="ChatResponse.ModelId"/> is the model that served it.
 /// </summary>
 public sealed class IntegrationChatClient(IntegrationClient client, string provider, IReadOnlyDictionary<string, string> credential, string? defaultModel = null) : IChatClient
 {
     private readonly ChatClientMetadata _metadata = new("integration-api", null, defaultModel);
+
+    /// <summary>
+    /// Credentials by provider name, for fallbacks that name another provider and bring no credential of their own
+    /// (a fallback without either inherits the request's).
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? Credentials { get; init; }
 
     /// <inheritdoc />
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
@@ -26,17 +34,23 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var request = ToRequest(messages, options);
+        // With fallbacks, which model answers is known only at the terminal (MODEL_NAME).
+        var deltaModel = request.Fallbacks.Count == 0 ? options?.ModelId ?? defaultModel : null;
         await foreach (var response in client.StreamAsync(request, cancellationToken).ConfigureAwait(false))
         {
             var id = response.RequestId.ToString(CultureInfo.InvariantCulture);
             if (response.FinishReason.Length == 0)
             {
-                yield return new ChatResponseUpdate(ChatRole.Assistant, Text(response.Data)) { ResponseId = id, ModelId = options?.ModelId ?? defaultModel };
+                yield return new ChatResponseUpdate(ChatRole.Assistant, Text(response.Data)) { ResponseId = id, ModelId = deltaModel };
                 continue;
             }
+            var served = response.GetServedBy();
             if (!response.Success)
-                throw new IntegrationRequestException(response.Code, response.Error?.ErrorMessage ?? "the request failed", response.Error?.HumanMessage ?? "");
-            yield return Final(response, id);
+                throw new IntegrationRequestException(response.Code, response.Error?.ErrorMessage ?? "the request failed", response.Error?.HumanMessage ?? "")
+                {
+                    Provider = served?.Provider, Model = served?.Model, Attempts = served?.Attempts,
+                };
+            yield return Final(response, id, served, deltaModel);
         }
     }
 
@@ -56,10 +70,10 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
         var request = new Proto.ChatRequest
         {
             ProviderName = provider,
-            Credential = new Proto.Credential { Value = new Struct() },
+            Credential = ChatTargetSpec.ToCredential(credential),
         };
-        foreach (var (k, v) in credential) request.Credential.Value.Fields[k] = Value.ForString(v);
         foreach (var m in messages) request.Conversations.Add(ToMessage(m));
+        AddFallbacks(request, options?.AdditionalProperties);
 
         void Param(string key, Value? value) { if (value is not null) request.ModelParameters[key] = Any.Pack(value); }
         Param("model.name", (options?.ModelId ?? defaultModel) is { } model ? Value.ForString(model) : null);
@@ -86,6 +100,47 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
                 FunctionDefinition = new Proto.FunctionDefinition { Name = tool.Name, Description = tool.Description, Parameters = ToParameter(tool.JsonSchema) },
             });
         return request;
+    }
+
+    /// <summary>The <see cref="IntegrationChatOptions.Fallbacks"/> and <see cref="IntegrationChatOptions.HedgeAfter"/> options, onto <paramref name="request"/>.</summary>
+    private void AddFallbacks(Proto.ChatRequest request, AdditionalPropertiesDictionary? properties)
+    {
+        if (properties is null) return;
+        if (properties.TryGetValue(IntegrationChatOptions.Fallbacks, out var fallbacks) && fallbacks is not null)
+        {
+            IEnumerable<object?> items = fallbacks is string or ChatTargetSpec or Proto.ChatTarget ? [fallbacks]
+                : fallbacks as System.Collections.IEnumerable is { } many ? many.Cast<object?>()
+                : throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{IntegrationChatOptions.Fallbacks}\"] is a {fallbacks.GetType().Name}; expected provider:model strings, ChatTargetSpec or ChatTarget");
+            foreach (var item in items)
+                request.Fallbacks.Add(item switch
+                {
+                    string s => WithCredential(ChatTargetSpec.Parse(s)).ToProto(),
+                    ChatTargetSpec spec => WithCredential(spec).ToProto(),
+                    Proto.ChatTarget target => target.Clone(),
+                    _ => throw new ArgumentException($"a fallback is a {item?.GetType().Name ?? "null"}; expected a provider:model string, ChatTargetSpec or ChatTarget"),
+                });
+        }
+        if (properties.TryGetValue(IntegrationChatOptions.HedgeAfter, out var hedge) && hedge is not null)
+            request.HedgeAfterMs = hedge switch
+            {
+                TimeSpan after => ChatRequestFallbackExtensions.ToMilliseconds(after),
+                int or long or uint => ChatRequestFallbackExtensions.ToMilliseconds(TimeSpan.FromMilliseconds(Convert.ToInt64(hedge, CultureInfo.InvariantCulture))),
+                _ => throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{IntegrationChatOptions.HedgeAfter}\"] is a {hedge.GetType().Name}; expected a TimeSpan (or milliseconds)"),
+            };
+    }
+
+    /// <summary>A fallback without a credential that names another provider takes that provider's from <see cref="Credentials"/>.</summary>
+    private ChatTargetSpec WithCredential(ChatTargetSpec spec) =>
+        spec.Credential is null && spec.Provider is { } name && Credentials is not null && FindCredential(Credentials, name) is { } found
+            ? spec with { Credential = found }
+            : spec;
+
+    private static IReadOnlyDictionary<string, string>? FindCredential(IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> credentials, string provider)
+    {
+        if (credentials.TryGetValue(provider, out var exact)) return exact;
+        foreach (var (name, value) in credentials)
+            if (name.Equals(provider, StringComparison.OrdinalIgnoreCase)) return value;
+        return null;
     }
 
     private static Common.Message ToMessage(ChatMessage m)
@@ -154,7 +209,7 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
     private static string Text(Common.Message? message) =>
         message is null ? "" : string.Concat(message.Contents.Where(c => c.ContentType is "text" or "").Select(c => c.Content_.ToStringUtf8()));
 
-    private static ChatResponseUpdate Final(Proto.ChatResponse response, string id)
+    private static ChatResponseUpdate Final(Proto.ChatResponse response, string id, ServedBy? served, string? model)
     {
         var contents = new List<AIContent>();
         foreach (var call in response.Data?.ToolCalls ?? [])
@@ -166,9 +221,18 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
             OutputTokenCount = Metric(IntegrationApi.Contracts.MetricNames.OutputTokens),
             TotalTokenCount = Metric(IntegrationApi.Contracts.MetricNames.TotalTokens),
         }));
+        AdditionalPropertiesDictionary? properties = null;
+        if (served is not null)
+        {
+            properties = [];
+            if (served.Provider.Length > 0) properties[IntegrationChatOptions.Provider] = served.Provider;
+            if (served.Attempts > 0) properties[IntegrationChatOptions.Attempts] = served.Attempts;
+        }
         return new ChatResponseUpdate(ChatRole.Assistant, contents)
         {
             ResponseId = id,
+            ModelId = served is { Model.Length: > 0 } ? served.Model : model,
+            AdditionalProperties = properties,
             FinishReason = response.FinishReason switch
             {
                 "stop" => ChatFinishReason.Stop,
@@ -196,4 +260,32 @@ public sealed class IntegrationRequestException(int code, string message, string
 
     /// <summary>The message meant for end users.</summary>
     public string HumanMessage { get; } = humanMessage;
+
+    /// <summary>The provider of the last target that ran (<c>PROVIDER_NAME</c>), when the service said.</summary>
+    public string? Provider { get; init; }
+
+    /// <summary>The model of the last target that ran (<c>MODEL_NAME</c>), when the service said.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>How many targets ran (<c>ATTEMPTS</c>), when the service said.</summary>
+    public int? Attempts { get; init; }
+}
+
+/// <summary>The <see cref="ChatOptions.AdditionalProperties"/> and <see cref="ChatResponse.AdditionalProperties"/> keys of <see cref="IntegrationChatClient"/>.</summary>
+public static class IntegrationChatOptions
+{
+    /// <summary>
+    /// Request: fallback targets, tried in order when the request fails before its first token: <c>provider:model</c>
+    /// strings (<c>":model"</c> keeps the provider), <see cref="ChatTargetSpec"/>s or <see cref="Proto.ChatTarget"/>s (one, or a list).
+    /// </summary>
+    public const string Fallbacks = "fallbacks";
+
+    /// <summary>Request: a <see cref="TimeSpan"/> (or integer milliseconds) without a first token after which the next target starts in parallel.</summary>
+    public const string HedgeAfter = "hedgeAfter";
+
+    /// <summary>Response: the provider that served it (a string).</summary>
+    public const string Provider = "provider";
+
+    /// <summary>Response: how many targets it ran on (an int).</summary>
+    public const string Attempts = "attempts";
 }

@@ -1,3 +1,5 @@
+using IntegrationApi.Client;
+
 namespace IntegrationApi.Cli;
 
 /// <summary>Command-line settings; every flag also has an environment variable.</summary>
@@ -13,6 +15,11 @@ internal sealed record CliOptions
     public bool Concurrent { get; init; }
     public TimeSpan Wait { get; init; }
     public List<string> Prompts { get; } = [];
+    /// <summary>Fallback targets in order (<c>--fallback provider:model</c>); a null provider is <see cref="Provider"/>.</summary>
+    public List<ChatTargetSpec> Fallbacks { get; } = [];
+    /// <summary>Provider credentials by provider name (<c>--key-for provider=KEY</c>), for fallbacks on other providers.</summary>
+    public Dictionary<string, string> KeysFor { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public uint HedgeMs { get; init; }
 
     public const string Usage = """
         integration-cli: send prompts over one StreamChat and print the answers as they stream.
@@ -22,6 +29,11 @@ internal sealed record CliOptions
           --provider NAME      openai, anthropic, ... (INTEGRATION_API_PROVIDER, default openai)
           --model NAME         model.name (INTEGRATION_API_MODEL; default per provider)
           --key KEY            the provider credential sent in each request (PROVIDER_KEY)
+          --key-for NAME=KEY   the credential of provider NAME, for --fallback targets on it (repeatable)
+          --fallback P:MODEL   try provider P, model MODEL when the request fails before its first token
+                               (repeatable, in order; ":MODEL" keeps --provider, "P:" takes P's default model);
+                               it takes --key-for P's key when given, else the request's
+          --hedge-ms N         no first token after N ms: start the next --fallback in parallel, first answer wins
           --api-key KEY        project API key for x-api-key (INTEGRATION_API_KEY)
           --jwt TOKEN          service token for x-internal-service-key (INTEGRATION_API_JWT)
           --system TEXT        a system prompt for every request
@@ -45,12 +57,38 @@ internal sealed record CliOptions
                 "--jwt" => o with { Jwt = Next() },
                 "--system" => o with { System = Next() },
                 "--concurrent" => o with { Concurrent = true },
+                "--key-for" => AddKey(o, Next()),
+                "--fallback" => AddFallback(o, Next()),
+                "--hedge-ms" => o with { HedgeMs = uint.TryParse(Next(), global::System.Globalization.NumberStyles.None, global::System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : throw new ArgumentException("--hedge-ms needs a whole number of milliseconds") },
                 "--wait" => o with { Wait = TimeSpan.FromSeconds(double.Parse(Next(), global::System.Globalization.CultureInfo.InvariantCulture)) },
                 "-h" or "--help" => throw new ArgumentException(""),
                 var s when s.StartsWith("--", StringComparison.Ordinal) => throw new ArgumentException($"unknown option {s}"),
                 var prompt => Add(o, prompt),
             };
         }
+        if (o.HedgeMs > 0 && o.Fallbacks.Count == 0) throw new ArgumentException("--hedge-ms needs at least one --fallback to hedge with");
+        return o;
+    }
+
+    /// <summary>The key the request sends: <c>--key</c>, else <c>--key-for</c> of <see cref="Provider"/>.</summary>
+    public string RequestKey => ProviderKey ?? (KeysFor.TryGetValue(Provider, out var key) ? key : "");
+
+    /// <summary>The key a fallback sends: <c>--key-for</c> of its provider when that is another provider; null (the request's) otherwise.</summary>
+    public string? FallbackKey(ChatTargetSpec target) =>
+        target.Provider is { } p && !p.Equals(Provider, StringComparison.OrdinalIgnoreCase) && KeysFor.TryGetValue(p, out var key) ? key : null;
+
+    private static CliOptions AddKey(CliOptions o, string value)
+    {
+        var equals = value.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0) throw new ArgumentException($"--key-for needs NAME=KEY, not \"{value}\"");
+        o.KeysFor[value[..equals].Trim()] = value[(equals + 1)..];
+        return o;
+    }
+
+    private static CliOptions AddFallback(CliOptions o, string value)
+    {
+        try { o.Fallbacks.Add(ChatTargetSpec.Parse(value)); }
+        catch (FormatException ex) { throw new ArgumentException($"--fallback: {ex.Message}", ex); }
         return o;
     }
 

@@ -83,11 +83,20 @@ static ChatRequest Request(CliOptions o, string prompt)
     var request = new ChatRequest
     {
         ProviderName = o.Provider,
-        Credential = new Credential { Value = new Struct { Fields = { ["key"] = Value.ForString(o.ProviderKey ?? "") } } },
+        Credential = new Credential { Value = new Struct { Fields = { ["key"] = Value.ForString(o.RequestKey) } } },
     };
     if (o.System is not null) request.Conversations.Add(Text("system", o.System));
     request.Conversations.Add(Text("user", prompt));
     request.ModelParameters["model.name"] = Any.Pack(Value.ForString(o.Model ?? DefaultModel(o.Provider)));
+    foreach (var target in o.Fallbacks)
+    {
+        // "P:" on another provider takes P's default model rather than inheriting a model P does not have.
+        var other = target.Provider is { } p && !p.Equals(o.Provider, StringComparison.OrdinalIgnoreCase);
+        var model = target.Model ?? (other ? DefaultModel(target.Provider!) : null);
+        var key = o.FallbackKey(target);
+        request.WithFallback(target with { Model = model, Credential = key is null ? null : new Dictionary<string, string> { ["key"] = key } });
+    }
+    if (o.HedgeMs > 0) request.HedgeAfterMs = o.HedgeMs;
     return request;
 }
 
@@ -109,13 +118,15 @@ static string DefaultModel(string provider) => provider.ToLowerInvariant() switc
 
 static string Summary(ChatResponse r, long started, long firstDelta)
 {
-    string M(string name) => r.Metrics.FirstOrDefault(m => m.Name == name)?.Value ?? "-";
+    string M(string name) => r.GetMetric(name) ?? "-";
     var ttft = firstDelta > 0 ? $"{Stopwatch.GetElapsedTime(started, firstDelta).TotalMilliseconds:0.0} ms" : "-";
     var total = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.0} ms";
+    // Which target served it (or, on a failure, the last that ran) and how many ran.
+    var served = r.GetServedBy() is { } s ? $" {(r.Success ? "served" : "last")}={s.Provider}/{s.Model} attempts={s.Attempts}" : "";
     return r.Success
-        ? $"done: finish={r.FinishReason} tokens in={M(IntegrationApi.Contracts.MetricNames.InputTokens)} out={M(IntegrationApi.Contracts.MetricNames.OutputTokens)} total={M(IntegrationApi.Contracts.MetricNames.TotalTokens)} ttft={ttft} time={total}" +
+        ? $"done: finish={r.FinishReason}{served} tokens in={M(IntegrationApi.Contracts.MetricNames.InputTokens)} out={M(IntegrationApi.Contracts.MetricNames.OutputTokens)} total={M(IntegrationApi.Contracts.MetricNames.TotalTokens)} ttft={ttft} time={total}" +
           (r.Data.ToolCalls.Count > 0 ? $" tool_calls={string.Join(",", r.Data.ToolCalls.Select(c => c.Function.Name + c.Function.Arguments))}" : "")
-        : $"failed: code={r.Code} finish={r.FinishReason} {r.Error?.ErrorMessage}";
+        : $"failed: code={r.Code} finish={r.FinishReason}{served} {r.Error?.ErrorMessage}";
 }
 
 static async Task<bool> WaitForServiceAsync(GrpcChannel channel, TimeSpan limit)
