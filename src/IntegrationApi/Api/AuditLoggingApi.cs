@@ -19,8 +19,8 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
     private const int DefaultPageSize = 20, MaxPageSize = 100;
     private const int MaxMetadataKeysPerCall = 64, MaxMetadataKeyLength = 128, MaxMetadataValueLength = 4096, MaxMetadataKeysPerRecord = 256;
 
-    /// <summary>The keys the service writes itself (AuditTrail's enrichment); a caller may not overwrite them, in any case.</summary>
-    private static readonly string[] ReservedMetadataKeyNames = ["provider_name", "model_name", "model_id", "source", "env", "region"];
+    /// <summary>The keys the service writes itself (AuditTrail's enrichment, and the attempts); a caller may not overwrite them, in any case.</summary>
+    private static readonly string[] ReservedMetadataKeyNames = ["provider_name", "model_name", "model_id", "source", "env", "region", AuditRecord.AttemptsKey];
     private static readonly FrozenSet<string> ReservedMetadataKeys = ReservedMetadataKeyNames.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private static readonly Dictionary<string, AuditField> Fields = new(StringComparer.OrdinalIgnoreCase)
@@ -116,7 +116,12 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
             Request = Payload(r.RequestJson),
             Response = Payload(r.ResponseJson),
         };
-        log.ExternalAuditMetadatas.AddRange(r.Metadata.Select(kv => new IntegrationApi.Contracts.Common.Metadata { Key = kv.Key, Value = kv.Value }));
+        // The attempts are one entry of compact JSON (AuditAttempt): the AuditLog message has no field for them. A stored
+        // key of that name (only from before it was reserved) gives way to them.
+        var attempts = r.Attempts.Count > 0;
+        log.ExternalAuditMetadatas.AddRange(r.Metadata.Where(kv => !(attempts && kv.Key == AuditRecord.AttemptsKey))
+            .Select(kv => new IntegrationApi.Contracts.Common.Metadata { Key = kv.Key, Value = kv.Value }));
+        if (attempts) log.ExternalAuditMetadatas.Add(new IntegrationApi.Contracts.Common.Metadata { Key = AuditRecord.AttemptsKey, Value = AuditAttempt.ToJson(r.Attempts) });
         void Metric(string name, long? value) { if (value is { } v) log.Metrics.Add(new Metric { Name = name, Value = v.ToString(CultureInfo.InvariantCulture) }); }
         log.Metrics.Add(new Metric { Name = Proto.MetricNames.RequestId, Value = r.RequestId.ToString(CultureInfo.InvariantCulture) });
         log.Metrics.Add(new Metric { Name = Proto.MetricNames.Status, Value = r.Status });
@@ -125,6 +130,13 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
         Metric(Proto.MetricNames.InputTokens, r.InputTokens);
         Metric(Proto.MetricNames.OutputTokens, r.OutputTokens);
         Metric(Proto.MetricNames.TotalTokens, r.TotalTokens);
+        // As on the terminal, when the request ran (a record from before attempts were kept has none of them).
+        if (AuditAttempt.Served(r.Attempts) is { } served)
+        {
+            if (served.Provider.Length > 0) log.Metrics.Add(new Metric { Name = Proto.MetricNames.ProviderName, Value = served.Provider });
+            if (served.Model.Length > 0) log.Metrics.Add(new Metric { Name = Proto.MetricNames.ModelName, Value = served.Model });
+            Metric(Proto.MetricNames.Attempts, r.Attempts.Count);
+        }
         return log;
     }
 

@@ -25,4 +25,14 @@ public sealed record AuditRecord
     public string? RequestJson { get; init; }
     /// <summary>The terminal response as JSON; only with <c>Audit:IncludePayloads</c>.</summary>
     public string? ResponseJson { get; init; }
+
+    /// <summary>
+    /// Every target the request ran on, in the engine's order (<c>ChatOutcome.Targets</c>); none for a request refused
+    /// before it ran, nor for a record written before attempts were kept (a spooled one without the field included).
+    /// </summary>
+    public IReadOnlyList<AuditAttempt> Attempts { get => _attempts; init => _attempts = value ?? []; }
+    private readonly IReadOnlyList<AuditAttempt> _attempts = [];
+
+    /// <summary>The metadata key the audit-log RPCs show <see cref="Attempts"/> under (JSON); the service's own, like <c>provider_name</c>.</summary>
+    public const string AttemptsKey = "attempts";
 }

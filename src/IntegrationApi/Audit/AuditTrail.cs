@@ -71,6 +71,7 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
         if (model.Length > 0) metadata["model_name"] = model;
         if (Text(request.ModelParameters.GetValueOrDefault("model.id")) is { } modelId) metadata["model_id"] = Cut(modelId, MaxMetadataValueLength);
         foreach (var (k, v) in callTags) metadata[k] = v;
+        metadata.Remove(AuditRecord.AttemptsKey); // the service's own key: the attempts are shown under it (AuditLoggingApi)
 
         // From the typed outcome, never parsed back from the metric strings just formatted for the response.
         long? timeTaken = outcome is null ? null : outcome.Elapsed.Ticks * 100;
@@ -98,6 +99,7 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
             Metadata = metadata,
             RequestJson = _payloads ? Format(Redacted(request)) : null,
             ResponseJson = _payloads ? Format(terminal) : null,
+            Attempts = outcome is null ? [] : [.. outcome.Targets.Select(a => AuditAttempt.From(a, MaxModelNameLength))],
         });
     }
 

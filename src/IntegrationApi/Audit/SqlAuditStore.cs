@@ -17,10 +17,10 @@ internal sealed class SqlAuditStore : IAuditStore
 
     private const string SelectColumns =
         "SELECT request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, " +
-        "time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json FROM audit_records";
+        "time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json, attempts FROM audit_records";
 
-    private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json)";
-    private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta, @req, @resp)";
+    private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json, attempts)";
+    private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta, @req, @resp, @attempts)";
 
     private readonly SqlDialect _dialect;
     /// <summary>Schema versions in order: the version applied is the index plus one (<c>schema_migrations</c>).</summary>
@@ -31,7 +31,13 @@ internal sealed class SqlAuditStore : IAuditStore
     public SqlAuditStore(IOptions<AuditOptions> options, IHostEnvironment environment)
     {
         _dialect = SqlDialect.For(options.Value.PostgresOrNull, options.Value.SqlitePath, environment);
-        _migrations = [Table(_dialect.BigInteger), "ALTER TABLE audit_records ADD COLUMN request_json TEXT; ALTER TABLE audit_records ADD COLUMN response_json TEXT;"];
+        _migrations =
+        [
+            Table(_dialect.BigInteger),
+            "ALTER TABLE audit_records ADD COLUMN request_json TEXT; ALTER TABLE audit_records ADD COLUMN response_json TEXT;",
+            // AuditAttempt JSON; NULL (the rows before it, requests refused before they ran) reads as none.
+            "ALTER TABLE audit_records ADD COLUMN attempts TEXT;",
+        ];
         _insert = _dialect.InsertUnlessPresent("audit_records", $"{Columns} {Values}", "request_id");
     }
 
@@ -44,7 +50,10 @@ internal sealed class SqlAuditStore : IAuditStore
         CREATE INDEX audit_records_scope ON audit_records (organization_id, project_id, request_id DESC);
         """;
 
-    public async Task MigrateAsync(CancellationToken cancellationToken)
+    public Task MigrateAsync(CancellationToken cancellationToken) => MigrateAsync(_migrations.Length, cancellationToken);
+
+    /// <summary>Applies the migrations up to schema <paramref name="version"/> (tests build an older schema with it).</summary>
+    internal async Task MigrateAsync(int version, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         if (_dialect.CreateSchema is { } createSchema) await ExecuteAsync(connection, createSchema, null, cancellationToken).ConfigureAwait(false);
@@ -52,12 +61,12 @@ internal sealed class SqlAuditStore : IAuditStore
         await using var read = connection.CreateCommand();
         read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
         var applied = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-        for (var version = applied + 1; version <= _migrations.Length; version++)
+        for (var next = applied + 1; next <= Math.Min(version, _migrations.Length); next++)
         {
             await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, _migrations[version - 1], tx, cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, _migrations[next - 1], tx, cancellationToken).ConfigureAwait(false);
             await using var mark = Command(connection, tx, "INSERT INTO schema_migrations (version, applied_at) VALUES (@v, @t)",
-                ("@v", version), ("@t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)));
+                ("@v", next), ("@t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture)));
             await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -71,7 +80,7 @@ internal sealed class SqlAuditStore : IAuditStore
         await using var insert = Command(connection, tx, _insert,
             ("@id", null), ("@at", null), ("@org", null), ("@project", null), ("@cred", null), ("@provider", null), ("@model", null),
             ("@status", null), ("@code", null), ("@finish", null), ("@taken", null), ("@ttft", null),
-            ("@in", null), ("@out", null), ("@total", null), ("@meta", null), ("@req", null), ("@resp", null));
+            ("@in", null), ("@out", null), ("@total", null), ("@meta", null), ("@req", null), ("@resp", null), ("@attempts", null));
         foreach (var r in records)
         {
             object?[] values =
@@ -80,7 +89,7 @@ internal sealed class SqlAuditStore : IAuditStore
                 (long)r.ProjectId, (long)r.CredentialId, r.Provider, r.Model,
                 r.Status, r.Code, r.FinishReason, r.TimeTakenNs, r.TimeToFirstTokenNs,
                 r.InputTokens, r.OutputTokens, r.TotalTokens, JsonSerializer.Serialize(r.Metadata),
-                r.RequestJson, r.ResponseJson,
+                r.RequestJson, r.ResponseJson, r.Attempts.Count == 0 ? null : AuditAttempt.ToJson(r.Attempts),
             ];
             for (var i = 0; i < values.Length; i++) insert.Parameters[i].Value = values[i] ?? DBNull.Value;
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -136,7 +145,9 @@ internal sealed class SqlAuditStore : IAuditStore
         if (record is null) return (MetadataMerge.NotFound, null);
         var merged = new Dictionary<string, string>(record.Metadata);
         foreach (var (k, v) in metadata) merged[k] = v;
-        if (merged.Count > maxKeys) return (MetadataMerge.TooManyKeys, record);
+        // The attempts entry the audit-log RPCs add counts too: a caller never sees more than maxKeys.
+        if (merged.Count + (record.Attempts.Count > 0 && !merged.ContainsKey(AuditRecord.AttemptsKey) ? 1 : 0) > maxKeys)
+            return (MetadataMerge.TooManyKeys, record);
         await using var update = Command(connection, tx, "UPDATE audit_records SET metadata = @meta WHERE request_id = @id",
             ("@meta", JsonSerializer.Serialize(merged)), ("@id", (long)requestId));
         await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -179,6 +190,7 @@ internal sealed class SqlAuditStore : IAuditStore
                 Metadata = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(15)) ?? [],
                 RequestJson = reader.IsDBNull(16) ? null : reader.GetString(16),
                 ResponseJson = reader.IsDBNull(17) ? null : reader.GetString(17),
+                Attempts = AuditAttempt.FromJson(reader.IsDBNull(18) ? null : reader.GetString(18)),
             });
         }
         return list;

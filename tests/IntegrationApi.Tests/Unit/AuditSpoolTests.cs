@@ -61,6 +61,36 @@ public sealed class AuditSpoolTests : IDisposable
     }
 
     [Fact]
+    public void Attempts_RoundTrip_AndAnEntrySpooledBeforeThemReadsWithNone()
+    {
+        var spool = new AuditSpool(_path);
+        AuditAttempt[] attempts = [new("openai", "gpt-4o-mini", AuditAttempt.Failed, 503, null, 1_500, 3), new("openai", "other", AuditAttempt.Succeeded, 200, 700, 900, 1)];
+        spool.Append([Record(1) with { Attempts = attempts }, Record(2), Record(3)]);
+        // Entries as a build before attempts wrote them (no field), and one with the field null.
+        const string before = """
+            {"RequestId":2,"CreatedAt":"2025-01-02T03:04:07+00:00","OrganizationId":2,"ProjectId":3,"CredentialId":42,"Provider":"openai",
+             "Model":"gpt-4o-mini","Status":"SUCCESS","Code":200,"FinishReason":"stop","TimeTakenNs":1002,"TimeToFirstTokenNs":500,
+             "InputTokens":9,"OutputTokens":3,"TotalTokens":12,"Metadata":{"provider_name":"openai","note":"old"},"RequestJson":null,"ResponseJson":null}
+            """;
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_path};Pooling=False"))
+        {
+            connection.Open();
+            using var update = connection.CreateCommand();
+            update.CommandText = "UPDATE audit_spool SET record = @old WHERE request_id = 2; UPDATE audit_spool SET record = @null WHERE request_id = 3";
+            update.Parameters.AddWithValue("@old", before);
+            update.Parameters.AddWithValue("@null", before.Replace("\"RequestId\":2", "\"RequestId\":3", StringComparison.Ordinal).Replace("\"ResponseJson\":null}", "\"ResponseJson\":null,\"Attempts\":null}", StringComparison.Ordinal));
+            Assert.Equal(2, update.ExecuteNonQuery());
+        }
+
+        var read = new AuditSpool(_path).Read(10);
+        Assert.Equal(attempts, read[0].Attempts);
+        Assert.Equal((2UL, "old", 1002L), (read[1].RequestId, read[1].Metadata["note"], read[1].TimeTakenNs));
+        Assert.Empty(read[1].Attempts);
+        Assert.Equal(3UL, read[2].RequestId);
+        Assert.Empty(read[2].Attempts);
+    }
+
+    [Fact]
     public void NothingSpooled_NoFileCreated()
     {
         var spool = new AuditSpool(_path);
