@@ -54,6 +54,7 @@ public sealed partial class ChatEngine
         var winner = -1;
         var claimed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var running = new Dictionary<Task<TargetEnd>, (int Index, CancellationTokenSource Cancel)>();
+        var started = new long[targets.Count]; // when each target started, for the elapsed time of an aborted one
         var next = 0;
         TargetEnd? lastFailure = null;
         var mayStartMore = true;
@@ -61,6 +62,7 @@ public sealed partial class ChatEngine
         void StartNext()
         {
             var index = next++;
+            started[index] = time.GetTimestamp();
             var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             bool Claim()
             {
@@ -113,7 +115,7 @@ public sealed partial class ChatEngine
                 {
                     // Aborted because another attempt won.
                     Attempted(attempts, new ChatAttempt(targets[index].Provider.Name, targets[index].Request.Model, AttemptResult.Cancelled,
-                        ChatErrors.Cancelled, time.GetElapsedTime(start), null, 1));
+                        ChatErrors.Cancelled, time.GetElapsedTime(started[index]), null, 1));
                     continue;
                 }
                 Attempted(attempts, end.ToAttempt());
@@ -123,7 +125,7 @@ public sealed partial class ChatEngine
                 if (won)
                 {
                     CancelAllBut(index);
-                    await DrainAsync(running, attempts, targets, start, cancellationToken).ConfigureAwait(false);
+                    await DrainAsync(running, attempts, targets, started, cancellationToken).ConfigureAwait(false);
                     return end; // its answer, or its error after its first token (no fallback then)
                 }
                 if (end.Result is not null) continue; // an empty answer that came after another attempt won
@@ -145,7 +147,7 @@ public sealed partial class ChatEngine
 
     /// <summary>Waits for the aborted attempts, so their upstream calls are gone before the terminal goes out, and records them.</summary>
     private async Task DrainAsync(Dictionary<Task<TargetEnd>, (int Index, CancellationTokenSource Cancel)> running, List<ChatAttempt> attempts,
-        IReadOnlyList<ChatTarget> targets, long start, CancellationToken cancellationToken)
+        IReadOnlyList<ChatTarget> targets, long[] started, CancellationToken cancellationToken)
     {
         foreach (var (task, (index, cts)) in running.ToArray())
         {
@@ -153,7 +155,7 @@ public sealed partial class ChatEngine
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 Attempted(attempts, new ChatAttempt(targets[index].Provider.Name, targets[index].Request.Model, AttemptResult.Cancelled,
-                    ChatErrors.Cancelled, time.GetElapsedTime(start), null, 1));
+                    ChatErrors.Cancelled, time.GetElapsedTime(started[index]), null, 1));
             }
             running.Remove(task);
             cts.Dispose();

@@ -14,7 +14,7 @@ public sealed record ChatOutcome(ulong RequestId, ChatResult? Result, ChatError?
     /// <summary>The model that served the request (or the last one that ran).</summary>
     public string Model { get; init; } = "";
 
-    /// <summary>Every target that ran, in the order they started.</summary>
+    /// <summary>Every target that ran, in the order they ended (in a hedge, the losers aborted after the winner come last).</summary>
     public IReadOnlyList<ChatAttempt> Targets { get; init; } = [];
 }
 

@@ -20,7 +20,8 @@ public enum AttemptResult
 /// <summary>One target's run within a request, for the audit record and the metrics.</summary>
 /// <param name="Code">The contract code it ended with (200, its error's, or 499 when cancelled).</param>
 /// <param name="TimeToFirstToken">From the start of the request, when this target produced its first token.</param>
-/// <param name="Tries">Upstream calls it made (1 plus its retries).</param>
+/// <param name="Elapsed">From this target's start to its end.</param>
+/// <param name="Tries">Upstream calls it made (1 plus its retries; an aborted hedge counts 1).</param>
 public sealed record ChatAttempt(string Provider, string Model, AttemptResult Result, int Code, TimeSpan Elapsed, TimeSpan? TimeToFirstToken, int Tries);
 
 /// <summary>What <c>ChatEngine</c> learned from one target.</summary>
