@@ -141,7 +141,14 @@ public sealed partial class ChatEngine
         }
         finally
         {
-            foreach (var (_, cts) in running.Values) { cts.Cancel(); cts.Dispose(); }
+            // Only when the request itself ends early (cancelled): abort what still runs; each source is disposed once its
+            // attempt has seen the cancellation, never under it.
+            foreach (var (task, (_, cts)) in running)
+            {
+                cts.Cancel();
+                _ = task.ContinueWith(static (_, s) => ((CancellationTokenSource)s!).Dispose(), cts, CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
         }
     }
 
