@@ -5,6 +5,7 @@ using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using IntegrationApi.Providers;
 using IntegrationApi.Engine;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -51,11 +52,27 @@ public static class IntegrationApiServiceCollectionExtensions
         return endpoints;
     }
 
+    /// <summary>
+    /// The service's meter, the GenAI semantic-convention instruments, runtime, process, HttpClient, ASP.NET Core and
+    /// Kestrel metrics, all exported for Prometheus at <c>/metrics</c>; and the resource every signal carries
+    /// (docs/observability.md).
+    /// </summary>
     private static void AddGatewayMetrics(this IServiceCollection services)
     {
         services.AddMetrics();
+        services.AddValidatedOptions<MetricsOptions, MetricsOptionsValidator>("Metrics");
         services.TryAddSingleton<GatewayMetrics>();
-        services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(GatewayMetrics.MeterName).AddPrometheusExporter());
+        services.AddOpenTelemetry()
+            // The standard variables (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) are read again last, so they win.
+            .ConfigureResource(r => r.AddDetector(sp => new ServiceResource(sp.GetRequiredService<IOptions<MetricsOptions>>())).AddEnvironmentVariableDetector())
+            .WithMetrics(m => m
+                .AddMeter(GatewayMetrics.MeterName)
+                .AddRuntimeInstrumentation()
+                .AddProcessInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddAspNetCoreInstrumentation()
+                .AddMeter("Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http")
+                .AddPrometheusExporter());
     }
 
     private static void AddAudit(this IServiceCollection services)

@@ -9,7 +9,7 @@ namespace IntegrationApi.Auth;
 /// <see cref="ServerCallContext.Method"/> is the path the client sent, and routing matches paths without
 /// regard to case, so an allow-list of open paths (never a deny-list of protected prefixes) is what fails closed.
 /// </summary>
-internal sealed partial class AuthInterceptor(CallerAuthenticator authenticator, OpenMethods open, ILogger<AuthInterceptor> logger) : Interceptor
+internal sealed partial class AuthInterceptor(CallerAuthenticator authenticator, OpenMethods open, Metrics.GatewayMetrics metrics, ILogger<AuthInterceptor> logger) : Interceptor
 {
     private static readonly object PrincipalKey = new();
 
@@ -56,17 +56,45 @@ internal sealed partial class AuthInterceptor(CallerAuthenticator authenticator,
         catch (Exception ex) when (CallerAuthenticator.IsStoreFailure(ex))
         {
             // The key store cannot be read: the caller is not at fault, and must not be let in either.
-            Log.KeyStoreFailed(logger, ex);
+            metrics.AuthFailed(AuthFailure.StoreUnavailable);
+            Log.KeyStoreFailed(logger, Quoted(context.Method), ex);
             throw new RpcException(new Status(StatusCode.Unavailable, "caller authentication is unavailable; retry shortly"));
         }
-        if (result.Principal is not { } principal) throw new RpcException(new Status(StatusCode.Unauthenticated, result.Failure));
+        if (result.Principal is not { } principal)
+        {
+            // One line per refused call, naming the reason and the method, never the credential: how often this logs is the caller's doing.
+            metrics.AuthFailed(result.Reason);
+            Log.Refused(logger, result.Reason.Name(), Quoted(context.Method));
+            throw new RpcException(new Status(StatusCode.Unauthenticated, result.Failure));
+        }
         context.UserState[PrincipalKey] = principal;
     }
 
     private static partial class Log
     {
-        [LoggerMessage(50, LogLevel.Error, "Caller authentication failed: the API key store could not be read")]
-        public static partial void KeyStoreFailed(ILogger logger, Exception exception);
+        [LoggerMessage(50, LogLevel.Error, "Caller authentication failed (store_unavailable) on {Method}: the API key store could not be read")]
+        public static partial void KeyStoreFailed(ILogger logger, string method, Exception exception);
+
+        [LoggerMessage(53, LogLevel.Warning, "Caller authentication refused ({Reason}) on {Method}")]
+        public static partial void Refused(ILogger logger, string reason, string method);
+    }
+
+    private const int MaxLoggedMethodChars = 200;
+
+    /// <summary>
+    /// The method path as the client sent it, made safe for a log line: in quotes, at most 200 characters, anything but
+    /// printable ASCII (and the quote and backslash themselves) written as a <c>\uXXXX</c> escape.
+    /// </summary>
+    internal static string Quoted(string method)
+    {
+        var text = new System.Text.StringBuilder(Math.Min(method.Length, MaxLoggedMethodChars) + 8).Append('"');
+        foreach (var c in method.Length > MaxLoggedMethodChars ? method.AsSpan(0, MaxLoggedMethodChars) : method.AsSpan())
+        {
+            if (c is >= ' ' and <= '~' and not '"' and not '\\') text.Append(c);
+            else text.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        if (method.Length > MaxLoggedMethodChars) text.Append('…');
+        return text.Append('"').ToString();
     }
 }
 

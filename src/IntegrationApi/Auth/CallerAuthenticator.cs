@@ -55,13 +55,16 @@ public sealed partial class CallerAuthenticator
     public ValueTask<Authentication> AuthenticateAsync(string? serviceKey, string? apiKey, CancellationToken cancellationToken = default)
     {
         var failure = "";
+        var reason = AuthFailure.None;
         if (!string.IsNullOrEmpty(serviceKey))
         {
-            var principal = ValidateJwt(serviceKey, out failure);
-            if (principal is not null || string.IsNullOrEmpty(apiKey)) return new(new Authentication(principal, failure));
+            var principal = ValidateJwt(serviceKey, out failure, out reason);
+            if (principal is not null || string.IsNullOrEmpty(apiKey)) return new(new Authentication(principal, failure) { Reason = reason });
         }
         if (string.IsNullOrEmpty(apiKey))
-            return new(new Authentication(null, failure.Length == 0 ? $"missing {ServiceKeyHeader} or {ApiKeyHeader} metadata" : failure));
+            return new(failure.Length == 0
+                ? new Authentication(null, $"missing {ServiceKeyHeader} or {ApiKeyHeader} metadata") { Reason = AuthFailure.Missing }
+                : new Authentication(null, failure) { Reason = reason });
 
         var key = apiKey.StartsWith(ApiKeyPrefix, StringComparison.Ordinal) ? apiKey[ApiKeyPrefix.Length..] : apiKey;
         var hash = HashKey(key);
@@ -76,7 +79,7 @@ public sealed partial class CallerAuthenticator
 
     private Authentication FromStore(string hash, KeyOwner? stored)
     {
-        if (stored is not { } owner) return new(null, "x-api-key is not valid");
+        if (stored is not { } owner) return new(null, "x-api-key is not valid") { Reason = AuthFailure.UnknownKey };
         // The revocation clock of open streams starts with the first stream; later ones may come from the lookup cache.
         if (_checked.Count > MaxCheckedKeys) _checked.Clear();
         _checked.TryAdd(hash, new KeyCheck(true, _time.GetTimestamp()));
@@ -123,9 +126,10 @@ public sealed partial class CallerAuthenticator
     /// <summary>Lower-case hex SHA-256 of an API key without its prefix, as stored in configuration.</summary>
     public static string HashKey(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
-    private CallerPrincipal? ValidateJwt(string token, out string failure)
+    private CallerPrincipal? ValidateJwt(string token, out string failure, out AuthFailure reason)
     {
         failure = $"{ServiceKeyHeader} is not a valid token";
+        reason = AuthFailure.InvalidToken;
         if (_jwtKey is null || token.Length > MaxHeaderChars) return null;
         var parts = token.Split('.');
         if (parts.Length != 3) return null;
@@ -143,19 +147,21 @@ public sealed partial class CallerAuthenticator
             if (claims.ValueKind != JsonValueKind.Object) return null;
             var now = _time.GetUtcNow();
             DateTimeOffset? expires = ReadTime(claims, "exp");
-            if (expires is null) { failure = $"{ServiceKeyHeader} has no exp claim"; return null; }
-            if (now >= expires.Value + _skew) { failure = $"{ServiceKeyHeader} has expired"; return null; }
+            if (expires is null) { (failure, reason) = ($"{ServiceKeyHeader} has no exp claim", AuthFailure.MissingClaims); return null; }
+            if (now >= expires.Value + _skew) { (failure, reason) = ($"{ServiceKeyHeader} has expired", AuthFailure.Expired); return null; }
             // A token not valid yet, or issued in the future, is refused: it was minted by a wrong clock or ahead of use.
-            if (ReadTime(claims, "nbf") is { } notBefore && now + _skew < notBefore) { failure = $"{ServiceKeyHeader} is not valid yet (nbf)"; return null; }
-            if (ReadTime(claims, "iat") is { } issued && now + _skew < issued) { failure = $"{ServiceKeyHeader} was issued in the future (iat)"; return null; }
+            if (ReadTime(claims, "nbf") is { } notBefore && now + _skew < notBefore) { (failure, reason) = ($"{ServiceKeyHeader} is not valid yet (nbf)", AuthFailure.NotYetValid); return null; }
+            if (ReadTime(claims, "iat") is { } issued && now + _skew < issued) { (failure, reason) = ($"{ServiceKeyHeader} was issued in the future (iat)", AuthFailure.NotYetValid); return null; }
 
             var org = ReadId(claims, "organizationId");
             var project = ReadId(claims, "projectId");
-            if (org is null or 0 || project is null or 0) { failure = $"{ServiceKeyHeader} needs organizationId and projectId claims"; return null; }
+            if (org is null or 0 || project is null or 0) { (failure, reason) = ($"{ServiceKeyHeader} needs organizationId and projectId claims", AuthFailure.MissingClaims); return null; }
+            reason = AuthFailure.None;
             return new CallerPrincipal(org.Value, project.Value, ReadId(claims, "userId"), expires + _skew, "service-key");
         }
         catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException)
         {
+            reason = AuthFailure.InvalidToken;
             return null;
         }
     }
@@ -203,4 +209,8 @@ public sealed partial class CallerAuthenticator
 }
 
 /// <summary>The outcome of <see cref="CallerAuthenticator.AuthenticateAsync"/>: a principal, or the reason there is none.</summary>
-public readonly record struct Authentication(CallerPrincipal? Principal, string Failure);
+public readonly record struct Authentication(CallerPrincipal? Principal, string Failure)
+{
+    /// <summary>Why there is no principal, as one of a fixed set (<see cref="AuthFailure.None"/> when there is one).</summary>
+    public AuthFailure Reason { get; init; }
+}

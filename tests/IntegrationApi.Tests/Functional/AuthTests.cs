@@ -196,6 +196,53 @@ public sealed class AuthTests
         Assert.Equal(2, gateway.OpenAI.Requests.Count);
     }
 
+    [Fact]
+    public async Task RefusedCalls_CountedByReason_OneLogLineEach_NamingTheMethod_NeverTheSecret()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var recorder = new MeasurementRecorder(gateway, "integration_api.auth.failures");
+        var wrongSecret = TestTokens.Jwt("another-secret-of-enough-length-000000", 1, 2, 3, DateTimeOffset.UtcNow.AddHours(1));
+        var expired = TestTokens.Jwt(TestGateway.JwtSecret, 1, 2, 3, DateTimeOffset.UtcNow.AddHours(-1));
+        var notYet = TestTokens.Jwt(TestGateway.JwtSecret, 1, 2, 3, DateTimeOffset.UtcNow.AddHours(1),
+            extraClaims: new Dictionary<string, object> { ["nbf"] = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeSeconds() });
+        const string unknownKey = "rpd-prj-an-unknown-key-0123456789";
+        Metadata[] calls =
+        [
+            new() { { CallerAuthenticator.ServiceKeyHeader, wrongSecret } },
+            new() { { CallerAuthenticator.ServiceKeyHeader, expired } },
+            new() { { CallerAuthenticator.ServiceKeyHeader, notYet } },
+            new() { { CallerAuthenticator.ApiKeyHeader, unknownKey } },
+            new(),
+        ];
+        foreach (var headers in calls)
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() => gateway.ChatAsync("openai", NewChat("openai", "hi"), headers));
+            Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        }
+        Assert.Equal(StatusCode.Unauthenticated, await RawCallAsync(gateway, "INTEGRATION_API.OPENAISERVICE", "StreamChat", true, new Metadata()));
+
+        string[] reasons = ["invalid_token", "expired", "not_yet_valid", "unknown_key", "missing", "missing"];
+        Assert.Equal(reasons, recorder.Of("integration_api.auth.failures").Select(m => m.Tags["reason"]));
+        Assert.All(recorder.Of("integration_api.auth.failures"), m => Assert.Equal(1, m.Value));
+
+        var lines = gateway.Logs.Entries.Where(e => e.Category == typeof(AuthInterceptor).FullName).ToList();
+        Assert.Equal(reasons.Length, lines.Count);
+        Assert.All(lines, l => Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, l.Level));
+        Assert.Equal("Caller authentication refused (invalid_token) on \"/integration_api.OpenAiService/Chat\"", lines[0].Message);
+        Assert.Equal("Caller authentication refused (missing) on \"/INTEGRATION_API.OPENAISERVICE/StreamChat\"", lines[^1].Message);
+        foreach (var secret in new[] { wrongSecret, expired, notYet, unknownKey, unknownKey["rpd-prj-".Length..], wrongSecret.Split('.')[2] })
+            Assert.DoesNotContain(gateway.Logs.Entries, e => e.Message.Contains(secret, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("/a.B/C", "\"/a.B/C\"")]
+    [InlineData("/a\nforged line\"x\\", "\"/a\\u000aforged line\\u0022x\\u005c\"")]
+    [InlineData("/caf\u00e9", "\"/caf\\u00e9\"")]
+    public void LoggedMethodPath_QuotedAndEscaped(string method, string logged) => Assert.Equal(logged, AuthInterceptor.Quoted(method));
+
+    [Fact]
+    public void LoggedMethodPath_Capped() => Assert.Equal("\"" + new string('a', 200) + "…\"", AuthInterceptor.Quoted(new string('a', 5000)));
+
     /// <summary>A reflection request asking to list services (field 7, an empty string).</summary>
     private static readonly byte[] ListServices = [0x3A, 0x00];
 
