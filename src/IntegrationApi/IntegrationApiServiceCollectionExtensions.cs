@@ -1,3 +1,4 @@
+using IntegrationApi.Telemetry;
 using IntegrationApi.Api;
 using IntegrationApi.Auth;
 using IntegrationApi.Metrics;
@@ -23,6 +24,7 @@ public static class IntegrationApiServiceCollectionExtensions
         services.AddProviders();
         services.AddCallerAuth();
         services.AddGatewayMetrics();
+        services.AddGatewayTracing();
         services.AddAudit();
         services.AddConnections();
         services.AddGrpc(o => o.Interceptors.Add<AuthInterceptor>());

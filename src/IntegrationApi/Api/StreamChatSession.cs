@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using System.Threading.RateLimiting;
 using Grpc.Core;
@@ -6,6 +7,7 @@ using IntegrationApi.Audit;
 using IntegrationApi.Engine;
 using IntegrationApi.Auth;
 using IntegrationApi.Chat;
+using IntegrationApi.Telemetry;
 using Microsoft.Extensions.Logging;
 using Proto = IntegrationApi.Contracts;
 
@@ -49,6 +51,9 @@ internal sealed partial class StreamChatSession
     private readonly AuditTrail _audit;
     private readonly CallerAuthenticator _authenticator;
     private readonly IReadOnlyDictionary<string, string> _callTags;
+    private readonly ActivityContext _callerTrace;           // the caller's traceparent: each request's parent
+    private readonly string _method;
+    private ActivityContext _streamTrace;                    // the stream span: each request links to it
     private long _accepted;
 
     private readonly Channel<Proto.ChatResponse> _out;
@@ -69,6 +74,7 @@ internal sealed partial class StreamChatSession
         (_engine, _routing, _ids, _options, _time, _logger) = (services.Engine, services.Routing, services.Ids, options, services.Time, services.Logger);
         (_metrics, _principalLimiter, _audit, _authenticator) = (services.Metrics, services.PrincipalLimiter, services.Audit, services.Authenticator);
         _callTags = AuditTrail.CallTags(context.RequestHeaders);
+        (_callerTrace, _method) = (GatewayTracing.CallerContext(context.RequestHeaders), context.Method);
         _rate = options.RequestsPerSecondPerStream <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = options.RequestBurstPerStream,
@@ -93,6 +99,8 @@ internal sealed partial class StreamChatSession
     {
         var started = _time.GetTimestamp();
         _metrics.StreamOpened();
+        var streamSpan = GatewayTracing.StartStream(_method);
+        _streamTrace = streamSpan?.Context ?? default;
         var writer = WriteLoopAsync();
         var lane = SerialLaneAsync();
         using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("server shutdown"), this);
@@ -136,6 +144,7 @@ internal sealed partial class StreamChatSession
         _abort.Dispose();
         _rate?.Dispose();
         _metrics.StreamClosed(_time.GetElapsedTime(started), Interlocked.Read(ref _accepted));
+        GatewayTracing.EndStream(streamSpan, Interlocked.Read(ref _accepted), readFailure is not null);
         if (readFailure is not null) throw readFailure;
     }
 
@@ -160,6 +169,7 @@ internal sealed partial class StreamChatSession
 
         var requestId = _ids.Next();
         Interlocked.Increment(ref _accepted);
+        var span = GatewayTracing.StartStreamRequest(_callerTrace, _streamTrace, requestId, clientId);
         var refusal =
             request.Action != Proto.ChatAction.Chat ? ChatErrors.From(new ChatRequestException($"action {(int)request.Action} is unknown (CHAT, CANCEL)"))
             : Volatile.Read(ref _draining) != 0 ? ChatErrors.Draining()
@@ -173,17 +183,17 @@ internal sealed partial class StreamChatSession
             // waits its turn. The lane is unbounded but counted against the queue limit (past it, a 429
             // goes out at once: order cannot be kept for what is not queued). It is completed only after
             // reading stops.
-            if (!TryReserveWaitingPlace()) { await RejectAsync(request, requestId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream)).ConfigureAwait(false); return; }
-            var queued = new ActiveRequest(this, requestId, clientId, request) { Refusal = refusal };
+            if (!TryReserveWaitingPlace()) { await RejectAsync(request, requestId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream), span).ConfigureAwait(false); return; }
+            var queued = new ActiveRequest(this, requestId, clientId, request) { Refusal = refusal, Span = span };
             _active[requestId] = queued;
             _serialLane.Writer.TryWrite(queued);
             return;
         }
-        if (refusal is not null) { await RejectAsync(request, requestId, refusal).ConfigureAwait(false); return; }
+        if (refusal is not null) { await RejectAsync(request, requestId, refusal, span).ConfigureAwait(false); return; }
 
-        if (TryPrepare(request, out var prepared) is { } invalid) { await RejectAsync(request, requestId, invalid).ConfigureAwait(false); return; }
+        if (TryPrepare(request, out var prepared) is { } invalid) { await RejectAsync(request, requestId, invalid, span).ConfigureAwait(false); return; }
 
-        var active = new ActiveRequest(this, requestId, clientId, request);
+        var active = new ActiveRequest(this, requestId, clientId, request) { Span = span };
         ChatError? rejection = null;
         var holdsSlot = false;
         if (!_tagged.TryAdd(clientId, active)) rejection = ChatErrors.DuplicateId(clientId);
@@ -195,7 +205,7 @@ internal sealed partial class StreamChatSession
         if (rejection is not null)
         {
             active.Complete();
-            await RejectAsync(request, requestId, rejection).ConfigureAwait(false);
+            await RejectAsync(request, requestId, rejection, span).ConfigureAwait(false);
             return;
         }
         _active[requestId] = active;
@@ -267,6 +277,8 @@ internal sealed partial class StreamChatSession
     {
         Proto.ChatResponse terminal;
         ChatOutcome? outcome = null;
+        if (active.Span is not null) Activity.Current = active.Span; // the lane runs outside it: attempts nest under the request
+        GatewayTracing.Routed(active.Span, prepared.Targets);
         try
         {
             if (!holdsSlot)
@@ -312,6 +324,7 @@ internal sealed partial class StreamChatSession
     {
         if (active.ClientRequestId.Length > 0) _tagged.TryRemove(new(active.ClientRequestId, active));
         _audit.Record(_principal, _callTags, _serviceProvider, active.Request, terminal, outcome);
+        GatewayTracing.EndRequest(active.Span, terminal.Code, outcome);
         try
         {
             await _out.Writer.WriteAsync(terminal, _abort.Token).ConfigureAwait(false);
@@ -327,12 +340,13 @@ internal sealed partial class StreamChatSession
         }
     }
 
-    private async ValueTask RejectAsync(Proto.ChatRequest request, ulong requestId, ChatError error)
+    private async ValueTask RejectAsync(Proto.ChatRequest request, ulong requestId, ChatError error, Activity? span)
     {
         var clientId = request.ClientRequestId;
         Log.Rejected(_logger, requestId, clientId, error.Code, error.Message);
         var terminal = ProtoMapping.Failure(requestId, clientId, error);
         _audit.Record(_principal, _callTags, _serviceProvider, request, terminal);
+        GatewayTracing.EndRequest(span, terminal.Code, null);
         try { await _out.Writer.WriteAsync(terminal, _abort.Token).ConfigureAwait(false); }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException) { }
     }
@@ -404,6 +418,8 @@ internal sealed partial class StreamChatSession
         public ulong RequestId { get; } = requestId;
         /// <summary>Set when the request is refused on arrival; an untagged one still waits its turn to say so.</summary>
         public ChatError? Refusal { get; init; }
+        /// <summary>The request's span (null when tracing is off); ended with its terminal.</summary>
+        public Activity? Span { get; init; }
         public string ClientRequestId { get; } = clientRequestId;
         public Proto.ChatRequest Request { get; } = request;
         public CancellationToken Token => _cts.Token;

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using Grpc.Core;
 using IntegrationApi.Audit;
 using IntegrationApi.Auth;
 using IntegrationApi.Chat;
 using IntegrationApi.Engine;
+using IntegrationApi.Telemetry;
 using Microsoft.Extensions.Options;
 using Proto = IntegrationApi.Contracts;
 
@@ -25,11 +27,12 @@ internal sealed partial class UnaryChat(
             throw new RpcException(new Status(StatusCode.Unavailable, "the server is shutting down"));
         var principal = AuthInterceptor.PrincipalOf(context);
         var requestId = ids.Next();
+        using var span = GatewayTracing.StartUnaryRequest(context.RequestHeaders, requestId, request.ClientRequestId);
         Proto.ChatResponse response;
         ChatOutcome? outcome = null;
         try
         {
-            (response, outcome) = await AnswerAsync(request, context, serviceProvider, principal, requestId).ConfigureAwait(false);
+            (response, outcome) = await AnswerAsync(request, context, serviceProvider, principal, requestId, span).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
@@ -37,6 +40,7 @@ internal sealed partial class UnaryChat(
             var error = deadlinePassed ? ChatErrors.CallDeadlinePassed() : ChatErrors.CancelledByClient();
             audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request,
                 ProtoMapping.Failure(requestId, request.ClientRequestId, error));
+            GatewayTracing.EndRequest(span, error.Code, null);
             throw new RpcException(deadlinePassed
                 ? new Status(StatusCode.DeadlineExceeded, "the call's deadline passed")
                 : new Status(StatusCode.Cancelled, "the call was cancelled"));
@@ -47,17 +51,19 @@ internal sealed partial class UnaryChat(
             response = ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.InternalError());
         }
         audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request, response, outcome);
+        GatewayTracing.EndRequest(span, response.Code, outcome);
         return response;
     }
 
     private async Task<(Proto.ChatResponse Response, ChatOutcome? Outcome)> AnswerAsync(Proto.ChatRequest request, ServerCallContext context, string? serviceProvider,
-        CallerPrincipal principal, ulong requestId)
+        CallerPrincipal principal, ulong requestId, Activity? span)
     {
         if (request.Action != Proto.ChatAction.Chat)
             return (ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(new ChatRequestException("action must be CHAT on unary Chat (CANCEL is for StreamChat)"))), null);
         PreparedRequest prepared;
         try { prepared = routing.Prepare(request, serviceProvider); }
         catch (ChatRequestException ex) { return (ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)), null); }
+        GatewayTracing.Routed(span, prepared.Targets);
         using var lease = principalLimiter.TryAcquire(principal);
         if (lease is null)
             return (ProtoMapping.Failure(requestId, request.ClientRequestId,

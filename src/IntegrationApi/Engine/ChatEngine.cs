@@ -1,6 +1,7 @@
 using System.Text.Json;
 using IntegrationApi.Chat;
 using IntegrationApi.Providers;
+using IntegrationApi.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -57,6 +58,8 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
             using var timer = new CancellationTokenSource(Until(armed), time);
             using var link = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timer);
             var armedForTotal = totalDeadline <= firstTokenDeadline; // which limit a firing timer means
+            // Current while the provider runs, so its HttpClient span nests under it; ended before a retry's wait.
+            using var span = GatewayTracing.StartAttempt(target, attempt);
             try
             {
                 await using var updates = provider.GetStreamingResponseAsync(request, timer.Token).GetAsyncEnumerator(timer.Token);
@@ -87,14 +90,18 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                         armed = wanted;
                     }
                 }
-                return End(target, builder.Build(), null, start, timeToFirstToken, attempt, fallbackAllowed: false);
+                var result = builder.Build();
+                GatewayTracing.AttemptSucceeded(span, target, result);
+                return End(target, result, null, start, timeToFirstToken, attempt, fallbackAllowed: false);
             }
             catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
+                GatewayTracing.AttemptCancelled(span);
                 throw new OperationCanceledException(cancellationToken);
             }
             catch (HedgeLostException)
             {
+                GatewayTracing.AttemptCancelled(span);
                 throw;
             }
             catch (Exception) when (timer.IsCancellationRequested)
@@ -104,6 +111,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                     : waitingForFirstToken
                         ? ChatErrors.TimedOut("no first token", _options.TimeToFirstTokenTimeout)
                         : ChatErrors.TimedOut("no chunk from the provider", _options.IdleTimeout);
+                GatewayTracing.AttemptFailed(span, error.Code, retried: false);
                 // A target that gave no first token in time is as good as down: the next one may run (not past the total).
                 return End(target, null, error, start, timeToFirstToken, attempt, fallbackAllowed: waitingForFirstToken && !armedForTotal);
             }
@@ -113,6 +121,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                 if (failure is ProviderException pe && !builder.HasContent && RetryDelay(pe, attempt, totalDeadline) is { } delay)
                 {
                     Log.Retrying(logger, requestId, provider.Name, attempt, (int)delay.TotalMilliseconds, pe.Kind);
+                    if (span is not null) GatewayTracing.AttemptFailed(span, ChatErrors.From(pe).Code, retried: true);
                     await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
@@ -124,6 +133,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                 };
                 if (failure is not (ProviderException or ChatRequestException)) Log.Unexpected(logger, requestId, provider.Name, ex);
                 var fallbackAllowed = failure is ProviderException { IsTransient: true } && !builder.HasContent;
+                GatewayTracing.AttemptFailed(span, error.Code, retried: false);
                 return End(target, null, error, start, timeToFirstToken, attempt, fallbackAllowed);
             }
         }
