@@ -173,8 +173,8 @@ internal sealed partial class StreamChatSession
         var refusal =
             request.Action != Proto.ChatAction.Chat ? ChatErrors.From(new ChatRequestException($"action {(int)request.Action} is unknown (CHAT, CANCEL)"))
             : Volatile.Read(ref _draining) != 0 ? ChatErrors.Draining()
-            : _principal.IsExpired(_time.GetUtcNow()) ? ChatErrors.TokenExpired()
-            : await _authenticator.IsRevokedAsync(_principal).ConfigureAwait(false) ? ChatErrors.KeyRevoked()
+            : _principal.IsExpired(_time.GetUtcNow()) ? Refused(AuthFailure.Expired, ChatErrors.TokenExpired())
+            : await _authenticator.IsRevokedAsync(_principal).ConfigureAwait(false) ? Refused(AuthFailure.UnknownKey, ChatErrors.KeyRevoked())
             : _rate is not null && !TryTakeRateToken() ? ChatErrors.RateLimited($"more than {_options.RequestsPerSecondPerStream} requests per second on this stream")
             : null;
         if (clientId.Length == 0)
@@ -210,6 +210,13 @@ internal sealed partial class StreamChatSession
         }
         _active[requestId] = active;
         _ = RunAsync(active, prepared, holdsSlot, countedAsWaiting: !holdsSlot);
+    }
+
+    /// <summary>A request refused because the stream's principal is no longer valid: counted like a refused call.</summary>
+    private ChatError Refused(AuthFailure reason, ChatError error)
+    {
+        _metrics.AuthFailed(reason);
+        return error;
     }
 
     /// <summary>Validates and routes a request; the 400 when it is invalid.</summary>
