@@ -284,6 +284,7 @@ internal sealed partial class StreamChatSession
             else
             {
                 outcome = await _engine.RunAsync(prepared.Targets, prepared.HedgeAfter, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
+                outcome = _audit.Priced(_principal, outcome);
                 terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
             }
         }

@@ -63,6 +63,7 @@ internal sealed partial class UnaryChat(
             return (ProtoMapping.Failure(requestId, request.ClientRequestId,
                 ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project")), null);
         var outcome = await engine.RunAsync(prepared.Targets, prepared.HedgeAfter, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
+        outcome = audit.Priced(principal, outcome);
         return (ProtoMapping.Terminal(outcome, request.ClientRequestId), outcome);
     }
 

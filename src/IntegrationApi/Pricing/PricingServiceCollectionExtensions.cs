@@ -1,0 +1,20 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace IntegrationApi.Pricing;
+
+/// <summary>Registers the price table (<c>Pricing</c> section, validated at start) and the pricer.</summary>
+public static class PricingServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds pricing. Without it the service runs unpriced: no <c>COST_USD</c>, no cost column, no cost counter (the audit
+    /// trail takes the pricer as optional).
+    /// </summary>
+    public static IServiceCollection AddPricing(this IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.AddValidatedOptions<PricingOptions, PricingOptionsValidator>("Pricing");
+        services.TryAddSingleton<PriceTable>();
+        services.TryAddSingleton<CallPricer>();
+        return services;
+    }
+}
