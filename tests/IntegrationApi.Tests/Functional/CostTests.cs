@@ -68,6 +68,11 @@ public sealed class CostTests
         }
         Assert.Equal([("2", "3", "openai", "gpt-4o-mini", 0.011505), ("2", "3", "openai", "gpt-4o-mini", 0.011505)], cost.Costs);
         Assert.Empty(cost.Unpriced);
+
+        // Exported for Prometheus with the service's other instruments.
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version11 };
+        var text = await http.GetStringAsync(gateway.HttpAddress + "/metrics").DefaultTimeout();
+        Assert.Matches("integration_api_cost_USD_total\\{[^}]*model=\"gpt-4o-mini\",organization=\"2\",project=\"3\",provider=\"openai\"[^}]*\\} 0.02301\n", text);
     }
 
     [Fact]
