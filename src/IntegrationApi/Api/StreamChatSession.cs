@@ -281,6 +281,8 @@ internal sealed partial class StreamChatSession
                 terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId,
                     ChatErrors.RateLimited($"more than {_options.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
             }
+            else if (_audit.OverBudget(_principal) is { } overBudget)
+                terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId, overBudget);
             else
             {
                 outcome = await _engine.RunAsync(prepared.Targets, prepared.HedgeAfter, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);

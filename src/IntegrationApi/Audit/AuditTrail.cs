@@ -35,6 +35,9 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
     /// </summary>
     public Engine.ChatOutcome Priced(CallerPrincipal principal, Engine.ChatOutcome outcome) => pricer?.Price(principal, outcome) ?? outcome;
 
+    /// <summary>The 429 for a project past its spend limit (<c>Budgets</c>), checked before a request runs; null otherwise.</summary>
+    public Engine.ChatError? OverBudget(CallerPrincipal principal) => pricer?.OverBudget(principal);
+
     /// <summary>Caller metadata kept per record: at most this many entries, each key and value cut to the lengths below.</summary>
     public const int MaxMetadataEntries = 64, MaxMetadataKeyLength = 128, MaxMetadataValueLength = 4096;
 

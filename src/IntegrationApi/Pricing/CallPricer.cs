@@ -17,12 +17,13 @@ public sealed class CallPricer
     public const string MeterName = "IntegrationApi";
 
     private readonly PriceTable _prices;
+    private readonly SpendLedger _ledger;
     private readonly Counter<double> _cost;
     private readonly Counter<long> _unpriced;
 
-    public CallPricer(PriceTable prices, IMeterFactory meters)
+    public CallPricer(PriceTable prices, SpendLedger ledger, IMeterFactory meters)
     {
-        _prices = prices;
+        (_prices, _ledger) = (prices, ledger);
         var meter = meters.Create(MeterName);
         _cost = meter.CreateCounter<double>("integration_api.cost", "USD", "What answers cost at the configured list prices, by organization, project, provider and model");
         _unpriced = meter.CreateCounter<long>("integration_api.cost.unpriced", description: "Answers left without a cost: a model the price table does not price (unknown_model) or no usage reported (no_usage)");
@@ -51,8 +52,12 @@ public sealed class CallPricer
             new KeyValuePair<string, object?>("project", principal.ProjectId.ToString(CultureInfo.InvariantCulture)),
             new KeyValuePair<string, object?>("provider", outcome.Provider),
             new KeyValuePair<string, object?>("model", outcome.Model));
+        _ledger.Charge(principal, cost);
         return outcome with { CostUsd = cost };
     }
+
+    /// <summary>The 429 for a project past its budget (<c>Budgets</c>); null when it may run a request.</summary>
+    public ChatError? OverBudget(CallerPrincipal principal) => _ledger.Refusal(principal);
 
     private void Unpriced(string provider, string reason) =>
         _unpriced.Add(1, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("reason", reason));

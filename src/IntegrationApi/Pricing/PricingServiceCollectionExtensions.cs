@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace IntegrationApi.Pricing;
 
-/// <summary>Registers the price table (<c>Pricing</c> section, validated at start) and the pricer.</summary>
+/// <summary>Registers the price table (<c>Pricing</c> section), the project budgets (<c>Budgets</c>), both validated at start, and the pricer.</summary>
 public static class PricingServiceCollectionExtensions
 {
     /// <summary>
@@ -13,7 +13,10 @@ public static class PricingServiceCollectionExtensions
     {
         services.AddMetrics();
         services.AddValidatedOptions<PricingOptions, PricingOptionsValidator>("Pricing");
+        services.AddValidatedOptions<BudgetOptions, BudgetOptionsValidator>("Budgets");
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PriceTable>();
+        services.TryAddSingleton<SpendLedger>();
         services.TryAddSingleton<CallPricer>();
         return services;
     }

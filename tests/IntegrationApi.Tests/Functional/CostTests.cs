@@ -143,6 +143,41 @@ public sealed class CostTests
     }
 
     [Fact]
+    public async Task Budget_SpentForTheDay_NextRequestsGet429NamingIt_OtherProjectsGoOn_NextDayResets()
+    {
+        var time = new ShiftedTimeProvider();
+        var settings = Priced([]);
+        settings["Budgets:Projects:0:OrganizationId"] = "2";
+        settings["Budgets:Projects:0:ProjectId"] = "3";
+        settings["Budgets:Projects:0:LimitUsd"] = "0.02";
+        settings["Budgets:Projects:0:Period"] = "Day";
+        await using var gateway = await TestGateway.StartAsync(settings, time, s => s.AddPricing()).DefaultTimeout();
+        gateway.OpenAI.DefaultScript = KnownUsage; // 0.011505 each
+
+        for (var i = 0; i < 2; i++) // under the limit when each starts; the second ends over it
+            Assert.True((await gateway.ChatAsync("openai", gateway.NewChat("openai", "spend"))).Success);
+        var refused = await gateway.ChatAsync("openai", gateway.NewChat("openai", "one more")).DefaultTimeout();
+        Assert.Equal(429, refused.Code);
+        Assert.Matches(@"^project 3 has spent its daily budget \(\$0\.02301 of \$0\.02\); it resets at \d{4}-\d{2}-\d{2}T00:00:00Z$", refused.Error.ErrorMessage);
+        Assert.Contains("spending limit", refused.Error.HumanMessage, StringComparison.Ordinal);
+        var requestsBefore = gateway.OpenAI.Requests.Count;
+
+        using (var stream = gateway.OpenStream("openai"))
+        {
+            await stream.SendAsync(gateway.NewChat("openai", "streamed", "s1"));
+            Assert.Equal(429, (await stream.ReadTerminalsAsync(1)).Single().Code);
+            await stream.CompleteAsync();
+        }
+        Assert.Equal(requestsBefore, gateway.OpenAI.Requests.Count); // refused before any upstream call
+
+        var otherProject = new Grpc.Core.Metadata { { "x-api-key", TestGateway.ApiKey } }; // organization 7, project 8: no budget
+        Assert.True((await gateway.ChatAsync("openai", gateway.NewChat("openai", "mine"), otherProject).DefaultTimeout()).Success);
+
+        time.Offset = TimeSpan.FromDays(1);
+        Assert.True((await gateway.ChatAsync("openai", gateway.NewChat("openai", "a new day"), TestGateway.AuthHeaders(DateTimeOffset.UtcNow.AddDays(2))).DefaultTimeout()).Success);
+    }
+
+    [Fact]
     public void NegativePrice_RefusedAtStart_NamingTheSetting()
     {
         var error = Assert.ThrowsAny<OptionsValidationException>(() => IntegrationApiApp.Create(["--environment", "Testing", "--hostBuilder:reloadConfigOnChange=false"], builder =>

@@ -84,4 +84,23 @@ public sealed class PriceTableTests
         Assert.Contains(errors, e => e!.StartsWith("Pricing:Providers:openia is not a provider", StringComparison.Ordinal));
         Assert.Equal(5, errors.Count);
     }
+
+    [Fact]
+    public void Budgets_RefuseANonPositiveLimit_AnUnknownPeriod_AProjectTwice()
+    {
+        var options = new BudgetOptions
+        {
+            Projects =
+            [
+                new() { OrganizationId = 1, ProjectId = 2, LimitUsd = 0 },
+                new() { OrganizationId = 1, ProjectId = 3, LimitUsd = 5, Period = "Week" },
+                new() { OrganizationId = 1, ProjectId = 3, LimitUsd = 5, Period = "day" },
+            ],
+        };
+        var errors = options.Validate(new ValidationContext(options)).Select(e => e.ErrorMessage).ToList();
+        Assert.Equal(3, errors.Count);
+        Assert.StartsWith("Budgets:Projects:0:LimitUsd must be more than 0", errors[0], StringComparison.Ordinal);
+        Assert.StartsWith("Budgets:Projects:1:Period must be Day or Month", errors[1], StringComparison.Ordinal);
+        Assert.Equal("Budgets:Projects:2: organization 1 project 3 already has a budget", errors[2]);
+    }
 }
