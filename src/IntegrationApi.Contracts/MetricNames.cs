@@ -25,6 +25,8 @@ public static class MetricNames
     public const string ModelName = "MODEL_NAME";
     /// <summary>How many targets the request ran on (the primary, fallbacks, hedges).</summary>
     public const string Attempts = "ATTEMPTS";
+    /// <summary>What the answer cost in US dollars at the service's configured list prices (invariant, at most 8 decimals); absent when the model is not priced.</summary>
+    public const string CostUsd = "COST_USD";
 
     public const string StatusSuccess = "SUCCESS";
     public const string StatusFailed = "FAILED";

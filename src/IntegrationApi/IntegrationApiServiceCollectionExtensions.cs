@@ -1,3 +1,4 @@
+using IntegrationApi.Pricing;
 using IntegrationApi.Telemetry;
 using IntegrationApi.Api;
 using IntegrationApi.Auth;
@@ -25,6 +26,7 @@ public static class IntegrationApiServiceCollectionExtensions
         services.AddCallerAuth();
         services.AddGatewayMetrics();
         services.AddGatewayTracing();
+        services.AddPricing();
         services.AddAudit();
         services.AddConnections();
         services.AddGrpc(o => o.Interceptors.Add<AuthInterceptor>());

@@ -130,6 +130,7 @@ internal sealed class AuditLoggingServiceBinding(IAuditStore store) : Proto.Audi
         Metric(Proto.MetricNames.InputTokens, r.InputTokens);
         Metric(Proto.MetricNames.OutputTokens, r.OutputTokens);
         Metric(Proto.MetricNames.TotalTokens, r.TotalTokens);
+        if (r.CostUsd is { } cost) log.Metrics.Add(new Metric { Name = Proto.MetricNames.CostUsd, Value = Pricing.CallPricer.Format(cost) });
         // As on the terminal, when the request ran (a record from before attempts were kept has none of them).
         if (AuditAttempt.Served(r.Attempts) is { } served)
         {

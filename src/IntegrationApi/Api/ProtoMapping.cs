@@ -306,6 +306,7 @@ internal static class ProtoMapping
         if (outcome.Provider.Length > 0) m.Add(new Metric { Name = Proto.MetricNames.ProviderName, Value = outcome.Provider });
         if (outcome.Model.Length > 0) m.Add(new Metric { Name = Proto.MetricNames.ModelName, Value = outcome.Model });
         if (outcome.Targets.Count > 0) m.Add(Metric(Proto.MetricNames.Attempts, (ulong)outcome.Targets.Count));
+        if (outcome.CostUsd is { } cost) m.Add(new Metric { Name = Proto.MetricNames.CostUsd, Value = Pricing.CallPricer.Format(cost) });
         if (usage is null) return;
         if (usage.Input is { } input) m.Add(Metric(Proto.MetricNames.InputTokens, (ulong)input));
         if (usage.Output is { } output) m.Add(Metric(Proto.MetricNames.OutputTokens, (ulong)output));

@@ -300,9 +300,12 @@ internal sealed partial class StreamChatSession
                 terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId,
                     ChatErrors.RateLimited($"more than {_options.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
             }
+            else if (_audit.OverBudget(_principal) is { } overBudget)
+                terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId, overBudget);
             else
             {
                 outcome = await _engine.RunAsync(prepared.Targets, prepared.HedgeAfter, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
+                outcome = _audit.Priced(_principal, outcome);
                 terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
             }
         }

@@ -68,7 +68,9 @@ internal sealed partial class UnaryChat(
         if (lease is null)
             return (ProtoMapping.Failure(requestId, request.ClientRequestId,
                 ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project")), null);
+        if (audit.OverBudget(principal) is { } overBudget) return (ProtoMapping.Failure(requestId, request.ClientRequestId, overBudget), null);
         var outcome = await engine.RunAsync(prepared.Targets, prepared.HedgeAfter, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
+        outcome = audit.Priced(principal, outcome);
         return (ProtoMapping.Terminal(outcome, request.ClientRequestId), outcome);
     }
 

@@ -19,6 +19,8 @@ public sealed record AuditRecord
     public long? InputTokens { get; init; }
     public long? OutputTokens { get; init; }
     public long? TotalTokens { get; init; }
+    /// <summary>What the answer cost in US dollars at the configured prices; null when not priced (and for rows from before the column).</summary>
+    public decimal? CostUsd { get; init; }
     /// <summary><c>additionalData</c> plus the enrichment of the original (provider_name, model_name, model_id, source, env, region).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
     /// <summary>The request as JSON, credential values redacted; only with <c>Audit:IncludePayloads</c>.</summary>

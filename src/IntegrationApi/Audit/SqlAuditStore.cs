@@ -17,10 +17,10 @@ internal sealed class SqlAuditStore : IAuditStore
 
     private const string SelectColumns =
         "SELECT request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, " +
-        "time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json, attempts FROM audit_records";
+        "time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json, attempts, cost_usd FROM audit_records";
 
-    private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json, attempts)";
-    private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta, @req, @resp, @attempts)";
+    private const string Columns = "(request_id, created_at, organization_id, project_id, credential_id, provider, model, status, code, finish_reason, time_taken_ns, ttft_ns, input_tokens, output_tokens, total_tokens, metadata, request_json, response_json, attempts, cost_usd)";
+    private const string Values = "VALUES (@id, @at, @org, @project, @cred, @provider, @model, @status, @code, @finish, @taken, @ttft, @in, @out, @total, @meta, @req, @resp, @attempts, @cost)";
 
     private readonly SqlDialect _dialect;
     /// <summary>Schema versions in order: the version applied is the index plus one (<c>schema_migrations</c>).</summary>
@@ -37,6 +37,9 @@ internal sealed class SqlAuditStore : IAuditStore
             "ALTER TABLE audit_records ADD COLUMN request_json TEXT; ALTER TABLE audit_records ADD COLUMN response_json TEXT;",
             // AuditAttempt JSON; NULL (the rows before it, requests refused before they ran) reads as none.
             "ALTER TABLE audit_records ADD COLUMN attempts TEXT;",
+            // US dollars, exact: NUMERIC on PostgreSQL, the decimal's invariant text on SQLite (which has no decimal type).
+            // NULL (the rows before it, unpriced answers, failures) reads as no cost.
+            $"ALTER TABLE audit_records ADD COLUMN cost_usd {(_dialect.IsPostgres ? "NUMERIC" : "TEXT")};",
         ];
         _insert = _dialect.InsertUnlessPresent("audit_records", $"{Columns} {Values}", "request_id");
     }
@@ -80,7 +83,7 @@ internal sealed class SqlAuditStore : IAuditStore
         await using var insert = Command(connection, tx, _insert,
             ("@id", null), ("@at", null), ("@org", null), ("@project", null), ("@cred", null), ("@provider", null), ("@model", null),
             ("@status", null), ("@code", null), ("@finish", null), ("@taken", null), ("@ttft", null),
-            ("@in", null), ("@out", null), ("@total", null), ("@meta", null), ("@req", null), ("@resp", null), ("@attempts", null));
+            ("@in", null), ("@out", null), ("@total", null), ("@meta", null), ("@req", null), ("@resp", null), ("@attempts", null), ("@cost", null));
         foreach (var r in records)
         {
             object?[] values =
@@ -90,6 +93,7 @@ internal sealed class SqlAuditStore : IAuditStore
                 r.Status, r.Code, r.FinishReason, r.TimeTakenNs, r.TimeToFirstTokenNs,
                 r.InputTokens, r.OutputTokens, r.TotalTokens, JsonSerializer.Serialize(r.Metadata),
                 r.RequestJson, r.ResponseJson, r.Attempts.Count == 0 ? null : AuditAttempt.ToJson(r.Attempts),
+                r.CostUsd is { } cost ? (_dialect.IsPostgres ? cost : cost.ToString(CultureInfo.InvariantCulture)) : null,
             ];
             for (var i = 0; i < values.Length; i++) insert.Parameters[i].Value = values[i] ?? DBNull.Value;
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -191,6 +195,7 @@ internal sealed class SqlAuditStore : IAuditStore
                 RequestJson = reader.IsDBNull(16) ? null : reader.GetString(16),
                 ResponseJson = reader.IsDBNull(17) ? null : reader.GetString(17),
                 Attempts = AuditAttempt.FromJson(reader.IsDBNull(18) ? null : reader.GetString(18)),
+                CostUsd = reader.IsDBNull(19) ? null : Convert.ToDecimal(reader.GetValue(19), CultureInfo.InvariantCulture),
             });
         }
         return list;

@@ -16,6 +16,9 @@ public sealed record ChatOutcome(ulong RequestId, ChatResult? Result, ChatError?
 
     /// <summary>Every target that ran, in the order they ended (in a hedge, the losers aborted after the winner come last).</summary>
     public IReadOnlyList<ChatAttempt> Targets { get; init; } = [];
+
+    /// <summary>What the answer cost in US dollars (set by the Api layer from the price table); null when not priced.</summary>
+    public decimal? CostUsd { get; init; }
 }
 
 /// <summary>A failed request: contract code (docs/contract.md §4), engineer message, end-user message, and finish reason.</summary>
