@@ -87,8 +87,18 @@ public sealed partial class ChatEngine
             {
                 // The next hedge is due hedgeAfter × (targets started so far) after the request began.
                 using var hedgeTimer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var hedgeDue = winner < 0 && mayStartMore && next < targets.Count;
-                var hedge = hedgeDue ? Task.Delay(Until(start + ToTicks(hedgeAfter * next)), time, hedgeTimer.Token) : Task.Delay(Timeout.Infinite, hedgeTimer.Token);
+                var hedgeDue = Volatile.Read(ref winner) < 0 && mayStartMore && next < targets.Count;
+                var hedgeAt = start + ToTicks(hedgeAfter * next);
+                var hedge = hedgeDue ? Task.Delay(Until(hedgeAt), time, hedgeTimer.Token) : Task.Delay(Timeout.Infinite, hedgeTimer.Token);
+                if (hedgeDue && time.GetTimestamp() >= hedgeAt)
+                {
+                    // Already due (the clock passed it while the last target was being started): a timer made now would
+                    // wait from now, so start the next target at once.
+                    hedgeTimer.Cancel();
+                    Log.Hedging(logger, requestId, targets[next].Provider.Name, next);
+                    StartNext();
+                    continue;
+                }
                 var waitFor = running.Keys.Append(hedge);
                 if (!lostCancelled) waitFor = waitFor.Append(claimed.Task);
                 var done = await Task.WhenAny(waitFor).ConfigureAwait(false);
