@@ -50,6 +50,7 @@ internal sealed partial class StreamChatSession
     private readonly TokenBucketRateLimiter? _rate;
     private readonly AuditTrail _audit;
     private readonly CallerAuthenticator _authenticator;
+    private readonly Pricing.CallPricer? _pricer;
     private readonly IReadOnlyDictionary<string, string> _callTags;
     private readonly ActivityContext _callerTrace;           // the caller's traceparent: each request's parent
     private readonly string _method;
@@ -72,7 +73,7 @@ internal sealed partial class StreamChatSession
     {
         var options = services.Options;
         (_engine, _routing, _ids, _options, _time, _logger) = (services.Engine, services.Routing, services.Ids, options, services.Time, services.Logger);
-        (_metrics, _principalLimiter, _audit, _authenticator) = (services.Metrics, services.PrincipalLimiter, services.Audit, services.Authenticator);
+        (_metrics, _principalLimiter, _audit, _authenticator, _pricer) = (services.Metrics, services.PrincipalLimiter, services.Audit, services.Authenticator, services.Pricer);
         _callTags = AuditTrail.CallTags(context.RequestHeaders);
         (_callerTrace, _method) = (GatewayTracing.CallerContext(context.RequestHeaders), context.Method);
         _rate = options.RequestsPerSecondPerStream <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
@@ -300,12 +301,12 @@ internal sealed partial class StreamChatSession
                 terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId,
                     ChatErrors.RateLimited($"more than {_options.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
             }
-            else if (_audit.OverBudget(_principal) is { } overBudget)
+            else if (_pricer?.OverBudget(_principal) is { } overBudget)
                 terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId, overBudget);
             else
             {
                 outcome = await _engine.RunAsync(prepared.Targets, prepared.HedgeAfter, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
-                outcome = _audit.Priced(_principal, outcome);
+                if (_pricer is not null) outcome = _pricer.Price(_principal, outcome);
                 terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
             }
         }

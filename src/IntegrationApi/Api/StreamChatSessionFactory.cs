@@ -11,7 +11,7 @@ namespace IntegrationApi.Api;
 internal sealed class StreamChatSessionFactory(
     ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> options, TimeProvider time,
     Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter, AuditTrail audit, CallerAuthenticator authenticator,
-    IHostApplicationLifetime lifetime, ILogger<StreamChatSession> logger)
+    IHostApplicationLifetime lifetime, ILogger<StreamChatSession> logger, Pricing.CallPricer? pricer = null)
 {
     public ChatEngine Engine => engine;
     public ChatRouting Routing => routing;
@@ -22,6 +22,8 @@ internal sealed class StreamChatSessionFactory(
     public PrincipalLimiter PrincipalLimiter => principalLimiter;
     public AuditTrail Audit => audit;
     public CallerAuthenticator Authenticator => authenticator;
+    /// <summary>Prices answers and enforces budgets, when pricing is configured.</summary>
+    public Pricing.CallPricer? Pricer => pricer;
     public ILogger Logger => logger;
 
     /// <summary>Serves one bidirectional call until it ends; <paramref name="serviceProvider"/> is null on <c>LlmService</c>.</summary>

@@ -13,7 +13,8 @@ namespace IntegrationApi.Api;
 /// <summary><c>Chat</c> of every service: the engine run for one request, answered with what a stream's terminal would be.</summary>
 internal sealed partial class UnaryChat(
     ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> options, TimeProvider time,
-    PrincipalLimiter principalLimiter, AuditTrail audit, IHostApplicationLifetime lifetime, ILogger<UnaryChat> logger)
+    PrincipalLimiter principalLimiter, AuditTrail audit, IHostApplicationLifetime lifetime, ILogger<UnaryChat> logger,
+    Pricing.CallPricer? pricer = null)
 {
     private static readonly Func<string, CancellationToken, ValueTask> IgnoreText = static (_, _) => ValueTask.CompletedTask;
 
@@ -68,9 +69,9 @@ internal sealed partial class UnaryChat(
         if (lease is null)
             return (ProtoMapping.Failure(requestId, request.ClientRequestId,
                 ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project")), null);
-        if (audit.OverBudget(principal) is { } overBudget) return (ProtoMapping.Failure(requestId, request.ClientRequestId, overBudget), null);
+        if (pricer?.OverBudget(principal) is { } overBudget) return (ProtoMapping.Failure(requestId, request.ClientRequestId, overBudget), null);
         var outcome = await engine.RunAsync(prepared.Targets, prepared.HedgeAfter, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
-        outcome = audit.Priced(principal, outcome);
+        if (pricer is not null) outcome = pricer.Price(principal, outcome);
         return (ProtoMapping.Terminal(outcome, request.ClientRequestId), outcome);
     }
 

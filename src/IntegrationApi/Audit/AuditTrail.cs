@@ -7,8 +7,7 @@ using Proto = IntegrationApi.Contracts;
 namespace IntegrationApi.Audit;
 
 /// <summary>Turns a request and its terminal response into the one audit record it leaves.</summary>
-internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, Microsoft.Extensions.Options.IOptions<AuditOptions> options, ILogger<AuditTrail> logger,
-    Pricing.CallPricer? pricer = null)
+internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, Microsoft.Extensions.Options.IOptions<AuditOptions> options, ILogger<AuditTrail> logger)
 {
     private readonly bool _payloads = options.Value.IncludePayloads;
 
@@ -27,16 +26,6 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
         if (headers.GetValue("x-rapida-region") is { Length: > 0 } region) tags["region"] = Cut(region, MaxMetadataKeyLength);
         return tags;
     }
-
-    /// <summary>
-    /// <paramref name="outcome"/> with its cost (<see cref="Engine.ChatOutcome.CostUsd"/>), which the terminal and the record
-    /// then carry; unchanged when pricing is not configured (<c>AddPricing</c>). Call once, right after the engine returns:
-    /// the audit trail is the one service both chat paths already share.
-    /// </summary>
-    public Engine.ChatOutcome Priced(CallerPrincipal principal, Engine.ChatOutcome outcome) => pricer?.Price(principal, outcome) ?? outcome;
-
-    /// <summary>The 429 for a project past its spend limit (<c>Budgets</c>), checked before a request runs; null otherwise.</summary>
-    public Engine.ChatError? OverBudget(CallerPrincipal principal) => pricer?.OverBudget(principal);
 
     /// <summary>Caller metadata kept per record: at most this many entries, each key and value cut to the lengths below.</summary>
     public const int MaxMetadataEntries = 64, MaxMetadataKeyLength = 128, MaxMetadataValueLength = 4096;

@@ -6,7 +6,7 @@ using IntegrationApi.Engine;
 namespace IntegrationApi.Pricing;
 
 /// <summary>
-/// Prices each answer once, when the engine returns it: sets <see cref="ChatOutcome.CostUsd"/> (the terminal's
+/// Prices each answer once, when the engine returns it (the two chat paths call it directly): sets <see cref="ChatOutcome.CostUsd"/> (the terminal's
 /// <c>COST_USD</c> and the audit record's <c>cost_usd</c> read it) and adds it to <c>integration_api.cost</c>.
 /// A model the table does not price, or an answer without usage, gets no cost and is counted in
 /// <c>integration_api.cost.unpriced</c>: a cost is never guessed.
@@ -41,7 +41,7 @@ public sealed class CallPricer
             Unpriced(outcome.Provider, "no_usage");
             return outcome;
         }
-        if (_prices.Find(outcome.Provider, outcome.Model) is not { } price)
+        if (_prices.Find(outcome.Provider, outcome.Model, out var priced) is not { } price)
         {
             Unpriced(outcome.Provider, "unknown_model");
             return outcome;
@@ -51,7 +51,7 @@ public sealed class CallPricer
             new KeyValuePair<string, object?>("organization", principal.OrganizationId.ToString(CultureInfo.InvariantCulture)),
             new KeyValuePair<string, object?>("project", principal.ProjectId.ToString(CultureInfo.InvariantCulture)),
             new KeyValuePair<string, object?>("provider", outcome.Provider),
-            new KeyValuePair<string, object?>("model", outcome.Model));
+            new KeyValuePair<string, object?>("model", priced)); // the table's entry, not the caller's spelling: a bounded tag
         _ledger.Charge(principal, cost);
         return outcome with { CostUsd = cost };
     }

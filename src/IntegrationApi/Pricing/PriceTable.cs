@@ -39,12 +39,27 @@ public sealed class PriceTable
     }
 
     /// <summary>The prices of <paramref name="model"/> served by <paramref name="provider"/>, or null when the table has none.</summary>
-    public Price? Find(string provider, string model)
+    public Price? Find(string provider, string model) => Find(provider, model, out _);
+
+    /// <summary>
+    /// The prices of <paramref name="model"/>, and the table's key that matched (the model, or the <c>prefix*</c> entry):
+    /// a bounded name to tag metrics with, where the caller's model name is not.
+    /// </summary>
+    public Price? Find(string provider, string model, out string key)
     {
+        key = "";
         if (!_providers.TryGetValue(provider, out var entry)) return null;
-        if (entry.Exact.TryGetValue(model, out var price)) return price;
+        if (entry.Exact.TryGetValue(model, out var price))
+        {
+            key = model.ToLowerInvariant();
+            return price;
+        }
         foreach (var (prefix, p) in entry.Prefixes)
-            if (model.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) return p;
+            if (model.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                key = prefix.ToLowerInvariant() + "*";
+                return p;
+            }
         return null;
     }
 

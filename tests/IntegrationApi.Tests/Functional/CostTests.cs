@@ -84,11 +84,14 @@ public sealed class CostTests
     public async Task Anthropic_InputIncludesCacheReads_CachedPartBilledAtTheCachedPrice_PrefixKeyMatches()
     {
         await using var gateway = await StartAsync([]).DefaultTimeout();
+        using var cost = new CostWatch(gateway);
         gateway.Anthropic.DefaultScript = new FakeScript { InputTokens = 1000, CachedInputTokens = 400, OutputTokens = 300 };
         var answer = await gateway.ChatAsync("anthropic", gateway.NewChat("anthropic", "cached?")).DefaultTimeout();
         Assert.True(answer.Success, answer.Describe());
         Assert.Equal(("1000", "400"), (answer.Metric("INPUT_TOKEN"), answer.Metric("CACHED_INPUT_TOKEN")));
         Assert.Equal("0.00642", answer.Metric(Proto.MetricNames.CostUsd)); // 600 × 3 + 400 × 0.3 + 300 × 15 = 6420 per million
+        // The counter is tagged with the table's entry (bounded by the configuration), not the caller's model name.
+        Assert.Equal([("2", "3", "anthropic", "claude-sonnet-4-5*", 0.00642)], cost.Costs);
     }
 
     [Fact]
