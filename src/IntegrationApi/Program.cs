@@ -3,6 +3,7 @@ using IntegrationApi.Auth;
 using IntegrationApi.Hosting;
 
 if (CommandLineInfo.TryHandle(args, Console.Out) is { } answered) return answered;
+if (args is ["health", .. var probe]) return await HealthProbe.RunAsync(probe, Console.Out, Console.Error); // container health checks
 
 IConfiguration? settings = null; // what names a Kestrel endpoint in a failure, kept before the host is disposed
 try

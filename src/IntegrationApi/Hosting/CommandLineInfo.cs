@@ -33,6 +33,8 @@ public static class CommandLineInfo
           IntegrationApi keys list [--Section:Key=value ...]
           IntegrationApi keys revoke ID [--Section:Key=value ...]
                                                           manage stored project API keys, with the service's settings
+          IntegrationApi health [--url URL]               exit 0 when the running service's /healthz answers
+                                                          (default URL: Kestrel:Endpoints:Http:Url on loopback)
           IntegrationApi --help | --version
 
         Settings come from, later ones winning: appsettings.json and appsettings.{Environment}.json next to the binary,

@@ -66,6 +66,9 @@ public sealed class StartupTests : IDisposable
 
         using var client = new HttpClient();
         Assert.True((await client.GetAsync(http + "/healthz").DefaultTimeout()).IsSuccessStatusCode);
+        // The container health check: `health` asks the HTTP endpoint of the same settings (a wildcard host on loopback).
+        await using (var probe = ServiceProcess.Start(_cwd, ["health"], new Dictionary<string, string> { ["Kestrel__Endpoints__Http__Url"] = $"http://0.0.0.0:{new Uri(http).Port}" }))
+            Assert.Equal(0, await probe.ExitCodeAsync());
         Assert.Contains("Production", service.Stdout); // no environment given: Production
         Assert.Contains($"Content root path: {Path.GetDirectoryName(ServiceProcess.BinaryPath)}", service.Stdout);
         Assert.Empty(Directory.GetFileSystemEntries(_cwd)); // nothing read from or written to the working folder
@@ -87,6 +90,15 @@ public sealed class StartupTests : IDisposable
         Assert.Equal(0, await service.ExitCodeAsync());
         Assert.Contains(expected, service.Stdout);
         Assert.Equal("", service.Stderr);
+    }
+
+    [Fact]
+    public async Task HealthCommand_NothingListening_OneLine_Exit1()
+    {
+        var port = ClosedPort();
+        await using var probe = ServiceProcess.Start(_cwd, ["health", "--url", $"http://127.0.0.1:{port}/healthz"]);
+        Assert.Equal(1, await probe.ExitCodeAsync());
+        Assert.StartsWith($"IntegrationApi: unhealthy: http://127.0.0.1:{port}/healthz", Assert.Single(probe.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
     [Fact]
