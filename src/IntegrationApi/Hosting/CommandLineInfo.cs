@@ -43,7 +43,8 @@ public static class CommandLineInfo
           --contentRoot DIR        read appsettings*.json and resolve relative data paths from DIR instead of the binary's folder
           Kestrel:Endpoints:Grpc:Url   gRPC listen address (default http://127.0.0.1:9004)
           Kestrel:Endpoints:Http:Url   metrics and health listen address (default http://127.0.0.1:9005)
-          Auth:JwtSecret, Auth:ApiKeys, Auth:KeyStorePath   caller authentication (Production requires one)
+          Auth:JwtSecret, Auth:ApiKeys, Auth:KeyStorePath   caller authentication (Production requires a JWT secret,
+                                                    a configured key or an active stored key)
           Audit:Store (sqlite|postgres), Audit:PostgresConnectionString, Audit:SqlitePath   audit records and stored keys
 
         A start-up failure prints one line naming the setting or resource and exits with code 1.
