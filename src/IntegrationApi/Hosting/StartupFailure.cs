@@ -35,8 +35,8 @@ public static class StartupFailure
             _ when Find<CryptographicException>(error) is { } e => $"TLS certificate (Kestrel:Certificates:Default or Kestrel:Endpoints:NAME:Certificate) cannot be loaded: {e.Message}; check its Path, Password or KeyPath",
             InvalidOperationException e when e.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase) =>
                 $"TLS certificate: {e.Message}; set Kestrel:Certificates:Default:Path (and :Password or :KeyPath), or serve plain HTTP/2 (http://) behind a TLS-terminating load balancer",
-            FileNotFoundException e when e.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase) || (e.FileName?.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) ?? false) || (e.FileName?.EndsWith(".pem", StringComparison.OrdinalIgnoreCase) ?? false) =>
-                $"TLS certificate file not found: {e.FileName ?? e.Message}; check Kestrel:Certificates:Default:Path (or the endpoint's Certificate:Path)",
+            FileNotFoundException e when (e.StackTrace ?? "").Contains("Certificate", StringComparison.Ordinal) =>
+                $"TLS certificate file not found: {e.FileName ?? e.Message}; check Kestrel:Certificates:Default:Path (or the endpoint's Certificate:Path, and KeyPath for PEM)",
             InvalidOperationException e when e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) || e.Message.StartsWith("Cannot create instance of type", StringComparison.Ordinal) =>
                 $"invalid setting: {FirstLine(e.Message)} {FirstLine(e.InnerException?.Message)}; {HowToSet}",
             FormatException e when e.Message.StartsWith("Invalid url", StringComparison.Ordinal) =>

@@ -139,13 +139,18 @@ public sealed class StartupTests : IDisposable
         await AssertOneLineFailure(env, [], "Auth:KeyStorePath", path);
     }
 
-    [Fact]
-    public async Task MissingCertificate_OneLineNamingIt_Exit1()
+    [Theory]
+    [InlineData("missing.pfx", null, "TLS certificate file not found")]
+    [InlineData("missing.crt", "missing.key", "TLS certificate file not found")]
+    [InlineData("not-a-certificate.pfx", null, "TLS certificate")]
+    public async Task BadCertificate_OneLineNamingIt_Exit1(string certificate, string? key, string what)
     {
+        if (certificate.StartsWith("not-", StringComparison.Ordinal)) await File.WriteAllTextAsync(Path.Combine(_work, certificate), "not a certificate");
         var env = Environment();
         env["Kestrel__Endpoints__Grpc__Url"] = "https://127.0.0.1:0";
-        env["Kestrel__Certificates__Default__Path"] = Path.Combine(_work, "missing.pfx");
-        await AssertOneLineFailure(env, [], "certificate", "Kestrel:Certificates:Default:Path");
+        env["Kestrel__Certificates__Default__Path"] = Path.Combine(_work, certificate);
+        if (key is not null) env["Kestrel__Certificates__Default__KeyPath"] = Path.Combine(_work, key);
+        await AssertOneLineFailure(env, [], what, "Kestrel:Certificates:Default");
     }
 
     [Fact]
@@ -177,6 +182,10 @@ public sealed class StartupTests : IDisposable
             Assert.Contains("\tops", list.Stdout);
         }
         Assert.False(File.Exists(environmentStore), "the key went to the environment's store");
+        // Without the command-line setting, the environment's store (not the default next to the binary).
+        await using (var fromEnvironment = ServiceProcess.Start(_cwd, ["keys", "create", "--org", "23", "--project", "24"], env))
+            Assert.Equal(0, await fromEnvironment.ExitCodeAsync());
+        Assert.True(File.Exists(environmentStore), "the environment's key store was not used");
         Assert.Empty(Directory.GetFileSystemEntries(_cwd));
 
         await using var openai = new OpenAIFake();
