@@ -305,7 +305,7 @@ internal sealed partial class StreamChatSession
                 terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId, overBudget);
             else
             {
-                outcome = await _engine.RunAsync(prepared.Targets, prepared.HedgeAfter, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
+                outcome = await _engine.RunAsync(prepared.Targets, prepared.HedgeAfter, active.RequestId, active.WriteDeltaAsync, active.Token, active.WriteReasoningAsync).ConfigureAwait(false);
                 if (_pricer is not null) outcome = _pricer.Price(_principal, outcome);
                 terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
             }
@@ -445,6 +445,9 @@ internal sealed partial class StreamChatSession
 
         public ValueTask WriteDeltaAsync(string text, CancellationToken cancellationToken) =>
             session._out.Writer.WriteAsync(ProtoMapping.Delta(RequestId, ClientRequestId, text), cancellationToken);
+
+        public ValueTask WriteReasoningAsync(string text, CancellationToken cancellationToken) =>
+            session._out.Writer.WriteAsync(ProtoMapping.ReasoningDelta(RequestId, ClientRequestId, text), cancellationToken);
 
         public void Complete()
         {
