@@ -106,6 +106,12 @@ public static class IntegrationApiServiceCollectionExtensions
         services.TryAddSingleton<ChatEngine>();
         services.TryAddSingleton<ChatRouting>();
         services.TryAddSingleton<UnaryChat>();
+        services.TryAddSingleton<CallEngine>();
+        services.TryAddSingleton<CallRpcServices>();
+        services.TryAddSingleton<EmbeddingApi>();
+        services.TryAddSingleton<RerankingApi>();
+        services.TryAddSingleton<ModerationApi>();
+        services.TryAddSingleton<CallRpcs>();
         services.TryAddSingleton<StreamChatSessionFactory>();
         services.TryAddSingleton<CredentialCheck>();
         services.TryAddSingleton<PrincipalLimiter>();

@@ -80,4 +80,7 @@ public sealed class MistralFake : OpenAIFake
     {
         ["prompt_tokens"] = s.InputTokens, ["total_tokens"] = s.InputTokens + s.OutputTokens, ["completion_tokens"] = s.OutputTokens,
     };
+
+    /// <summary><c>/v1/embeddings</c>.</summary>
+    protected override FakeOperation? OperationFor(RecordedRequest request) => OpenAIOperations.ForMistral(request, BasePath);
 }

@@ -213,4 +213,7 @@ public class OpenAIFake : FakeProviderServer
     {
         ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = null, ["code"] = code },
     }.ToJsonString();
+
+    /// <summary>The non-chat endpoints: <c>/v1/embeddings</c>, <c>/v1/moderations</c>.</summary>
+    protected override FakeOperation? OperationFor(RecordedRequest request) => OpenAIOperations.For(request, BasePath);
 }

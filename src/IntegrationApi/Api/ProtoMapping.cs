@@ -56,7 +56,7 @@ internal static class ProtoMapping
     public const int MaxClientRequestIdLength = 256;
 
     /// <summary><c>additionalData</c> goes into the audit record: bounded like <c>CreateMetadata</c>.</summary>
-    private static void CheckAdditionalData(IDictionary<string, string> data)
+    internal static void CheckAdditionalData(IDictionary<string, string> data)
     {
         if (data.Count > Audit.AuditTrail.MaxMetadataEntries)
             throw new ChatRequestException($"additionalData has {data.Count} entries; at most {Audit.AuditTrail.MaxMetadataEntries}");
@@ -280,7 +280,7 @@ internal static class ProtoMapping
     }
 
     /// <summary>Each <c>Any</c> (a packed <c>Value</c> or a wrapper type) becomes a JSON value.</summary>
-    private static ModelParameters ToParameters(IDictionary<string, Any> parameters)
+    internal static ModelParameters ToParameters(IDictionary<string, Any> parameters)
     {
         if (parameters.Count == 0) return ModelParameters.Empty;
         var values = new Dictionary<string, JsonElement>(parameters.Count, StringComparer.Ordinal);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using IntegrationApi.Chat;
 using IntegrationApi.Providers;
 using IntegrationApi.Telemetry;
@@ -28,6 +27,7 @@ namespace IntegrationApi.Engine;
 public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProvider time, Metrics.GatewayMetrics metrics, ILogger<ChatEngine> logger)
 {
     private readonly EngineOptions _options = options.Value;
+    private readonly RetryPolicy _retry = new(options.Value, time);
 
     /// <summary>
     /// Runs <paramref name="request"/> on <paramref name="provider"/> alone; each text delta goes to <paramref name="onText"/> as it
@@ -133,12 +133,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                     await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                var error = failure switch
-                {
-                    ProviderException p => ChatErrors.From(p),
-                    ChatRequestException r => ChatErrors.From(r),
-                    _ => ChatErrors.InternalError(),
-                };
+                var error = RetryPolicy.ToError(failure);
                 if (failure is not (ProviderException or ChatRequestException)) Log.Unexpected(logger, requestId, provider.Name, ex);
                 var fallbackAllowed = failure is ProviderException { IsTransient: true } && !builder.HasContent;
                 GatewayTracing.AttemptFailed(span, error.Code, retried: false);
@@ -154,26 +149,9 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
         return new TargetEnd(target, result, error, time.GetElapsedTime(start), timeToFirstToken, tries, fallbackAllowed);
     }
 
-    /// <summary>Failures that are not yet provider exceptions: a broken connection, a malformed chunk.</summary>
-    private static Exception Classify(Exception ex, string provider) => ex switch
-    {
-        ProviderException or ChatRequestException => ex,
-        HttpRequestException or IOException => new ProviderException(ProviderErrorKind.UpstreamError, provider,
-            $"{provider}: the connection failed while reading the answer ({ex.GetType().Name})", inner: ex),
-        // The reader's own message names our internal types; the JSON path is what an engineer needs.
-        JsonException json => new ProviderException(ProviderErrorKind.BadResponse, provider,
-            $"{provider} sent a chunk that could not be read (at JSON path {json.Path ?? "$"}, line {json.LineNumber})", retryable: false, inner: ex),
-        _ => ex,
-    };
+    private static Exception Classify(Exception ex, string provider) => RetryPolicy.Classify(ex, provider);
 
-    private TimeSpan? RetryDelay(ProviderException ex, int attempt, long totalDeadline)
-    {
-        if (!ex.IsTransient || attempt > _options.MaxRetries) return null;
-        var delay = ex.RetryAfter ?? _options.RetryBaseDelay * Math.Pow(2, attempt - 1) * (0.8 + 0.4 * Random.Shared.NextDouble());
-        if (delay > _options.MaxRetryDelay) return null;
-        if (time.GetTimestamp() + ToTicks(delay) >= totalDeadline) return null;
-        return delay;
-    }
+    private TimeSpan? RetryDelay(ProviderException ex, int attempt, long totalDeadline) => _retry.Delay(ex, attempt, totalDeadline);
 
     /// <summary>Arms the timer for the nearer deadline; true when that is the total one.</summary>
     private bool Arm(CancellationTokenSource timer, long phaseDeadline, long totalDeadline)

@@ -48,6 +48,12 @@ public sealed class EngineOptions
     /// <summary>Requests one principal (organization + project) may have running at once over all its streams; past it a 429. 0 = no limit.</summary>
     [Range(0, 1_000_000)] public int MaxConcurrentRequestsPerPrincipal { get; set; } = 1024;
 
+    /// <summary>Longest one non-streaming provider call (an embedding batch, a rerank, a moderation) may take per try (504 after).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")] public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Provider calls one request split into batches may have running at once (Embedding beyond a provider's batch limit).</summary>
+    [Range(1, 64)] public int MaxConcurrentCallsPerRequest { get; set; } = 4;
+
     /// <summary>Machine id (0–1023) folded into request ids so that several instances never collide.</summary>
     [Range(0, 1023)] public int MachineId { get; set; }
 }

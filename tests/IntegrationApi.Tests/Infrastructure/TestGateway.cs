@@ -128,6 +128,15 @@ public sealed class TestGateway : IAsyncDisposable
     public Task<Proto.VerifyCredentialResponse> VerifyCredentialAsync(string provider, Proto.VerifyCredentialRequest request) =>
         UnaryAsync<Proto.VerifyCredentialRequest, Proto.VerifyCredentialResponse>(provider, "VerifyCredential", request, null);
 
+    /// <summary>Any unary RPC (Embedding, Reranking, GetModeration, …) on the service of <paramref name="provider"/> (LlmService for null).</summary>
+    public Task<TResponse> CallAsync<TRequest, TResponse>(string? provider, string method, TRequest request, Grpc.Core.Metadata? headers = null,
+        CancellationToken cancellationToken = default)
+        where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
+        where TResponse : class, Google.Protobuf.IMessage<TResponse>, new() =>
+        Channel.CreateCallInvoker().AsyncUnaryCall(
+            Method<TRequest, TResponse>(Grpc.Core.MethodType.Unary, provider, method), null,
+            new Grpc.Core.CallOptions(headers ?? AuthHeaders(), cancellationToken: cancellationToken), request).ResponseAsync;
+
     private Task<TResponse> UnaryAsync<TRequest, TResponse>(string provider, string method, TRequest request, Grpc.Core.Metadata? headers)
         where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
         where TResponse : class, Google.Protobuf.IMessage<TResponse>, new() =>
