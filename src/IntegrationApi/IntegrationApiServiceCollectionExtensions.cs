@@ -10,6 +10,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using IntegrationApi.Providers;
 using IntegrationApi.Engine;
+using IntegrationApi.Scaling;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace IntegrationApi;
@@ -22,6 +23,7 @@ public static class IntegrationApiServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddEngine();
+        services.AddScaleOut();
         services.AddProviders();
         services.AddCallerAuth();
         services.AddGatewayMetrics();
@@ -114,7 +116,6 @@ public static class IntegrationApiServiceCollectionExtensions
         services.TryAddSingleton<CallRpcs>();
         services.TryAddSingleton<StreamChatSessionFactory>();
         services.TryAddSingleton<CredentialCheck>();
-        services.TryAddSingleton<PrincipalLimiter>();
         // Kestrel must wait for streams to drain; give it a little longer than the drain itself.
         services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
             host.ShutdownTimeout = engine.Value.DrainTimeout + TimeSpan.FromSeconds(5));
