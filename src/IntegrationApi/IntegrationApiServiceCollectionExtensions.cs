@@ -12,6 +12,7 @@ using IntegrationApi.Providers;
 using IntegrationApi.Engine;
 using IntegrationApi.Scaling;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using IntegrationApi.OpenAICompatible;
 
 namespace IntegrationApi;
 
@@ -31,6 +32,7 @@ public static class IntegrationApiServiceCollectionExtensions
         services.AddPricing();
         services.AddAudit();
         services.AddConnections();
+        services.AddOpenAICompatible();
         services.AddGrpc(o => o.Interceptors.Add<AuthInterceptor>());
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<DrainHealthCheck>("not-draining").AddCheck<Audit.AuditStoreHealthCheck>("audit-store");
@@ -50,6 +52,7 @@ public static class IntegrationApiServiceCollectionExtensions
         endpoints.MapGrpcService<MistralServiceBinding>();
         endpoints.MapGrpcService<LlmServiceBinding>();
         endpoints.MapGrpcService<AuditLoggingServiceBinding>();
+        endpoints.MapOpenAICompatible();
         endpoints.MapGrpcHealthChecksService();
         if (endpoints.ServiceProvider.GetRequiredService<OpenMethods>().ReflectionEnabled) endpoints.MapGrpcReflectionService();
         endpoints.MapHealthChecks("/readiness");
