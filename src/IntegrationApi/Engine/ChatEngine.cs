@@ -149,7 +149,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
         return new TargetEnd(target, result, error, time.GetElapsedTime(start), timeToFirstToken, tries, fallbackAllowed);
     }
 
-    private static Exception Classify(Exception ex, string provider) => RetryPolicy.Classify(ex, provider);
+    private static Exception Classify(Exception ex, string provider) => RetryPolicy.Classify(ex, provider, "a chunk");
 
     private TimeSpan? RetryDelay(ProviderException ex, int attempt, long totalDeadline) => _retry.Delay(ex, attempt, totalDeadline);
 

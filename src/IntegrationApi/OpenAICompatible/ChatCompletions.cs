@@ -22,8 +22,8 @@ namespace IntegrationApi.OpenAICompatible;
 /// 4. The audit record is the one a unary call leaves, with <c>surface=openai-http</c> among its metadata.
 /// </summary>
 internal sealed partial class ChatCompletions(
-    ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> engineOptions, IOptions<OpenAICompatibleOptions> options,
-    PrincipalLimiter principalLimiter, AuditTrail audit, BearerAuthentication bearer, TimeProvider time, IHostApplicationLifetime lifetime,
+    ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<OpenAICompatibleOptions> options,
+    IPrincipalLimiter principalLimiter, AuditTrail audit, BearerAuthentication bearer, TimeProvider time, IHostApplicationLifetime lifetime,
     ILogger<ChatCompletions> logger, Pricing.CallPricer? pricer = null)
 {
     /// <summary>The audit metadata key and value naming the surface a request came in on.</summary>
@@ -68,10 +68,10 @@ internal sealed partial class ChatCompletions(
                 return;
             }
             GatewayTracing.Routed(span, prepared.Targets);
-            using var lease = principalLimiter.TryAcquire(principal);
-            if (lease is null)
+            using var lease = await principalLimiter.AcquireAsync(principal, context.RequestAborted).ConfigureAwait(false);
+            if (lease.Refusal is { } refused)
             {
-                await RefuseAsync(ChatErrors.RateLimited($"more than {engineOptions.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project")).ConfigureAwait(false);
+                await RefuseAsync(refused).ConfigureAwait(false);
                 return;
             }
             if (pricer?.OverBudget(principal) is { } overBudget)
