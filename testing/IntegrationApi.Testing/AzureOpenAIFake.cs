@@ -67,4 +67,7 @@ public sealed class AzureOpenAIFake : OpenAIFake
             result[category] = new JsonObject { ["filtered"] = false, ["severity"] = "safe" };
         return result;
     }
+
+    /// <summary>Deployment embeddings, and Azure AI Content Safety on the same resource endpoint.</summary>
+    protected override FakeOperation? OperationFor(RecordedRequest request) => OpenAIOperations.ForAzure(request);
 }

@@ -174,6 +174,11 @@ public abstract class FakeProviderServer : IAsyncDisposable
         try
         {
             AddResponseHeaders(context.Response);
+            if (OperationFor(request) is { } operation)
+            {
+                script = await AnswerOperationAsync(context, request, operation).ConfigureAwait(false);
+                return;
+            }
             if (Reject(request) is { } rejection)
             {
                 await WriteJsonAsync(context, rejection.Status, rejection.Body).ConfigureAwait(false);
@@ -203,6 +208,40 @@ public abstract class FakeProviderServer : IAsyncDisposable
         {
             if (!StreamsOnSideRoute || script is null || script.HttpStatus is not null) request.MarkFinished();
         }
+    }
+
+    /// <summary>The non-chat endpoint (embeddings, rerank, moderation) <paramref name="request"/> is for, or null for chat.</summary>
+    protected virtual FakeOperation? OperationFor(RecordedRequest request) => null;
+
+    /// <summary>
+    /// Answers a non-chat request the way the real API does: its credential check, its refusals of the body, then the
+    /// script (an HTTP error, a delay, a stall until the client goes away), then the operation's JSON.
+    /// </summary>
+    private async Task<FakeScript?> AnswerOperationAsync(HttpContext context, RecordedRequest request, FakeOperation operation)
+    {
+        var refused = operation.CheckCredential(request, ValidKey) ?? (operation.UsesFakeCredential ? CheckCredential(request) : null);
+        if (refused is not null)
+        {
+            await WriteJsonAsync(context, refused.Value.Status, refused.Value.Body).ConfigureAwait(false);
+            return null;
+        }
+        if (operation.Reject(request) is { } rejection)
+        {
+            await WriteJsonAsync(context, rejection.Status, rejection.Body).ConfigureAwait(false);
+            return null;
+        }
+        var script = ChooseScript(request);
+        if (script.HttpStatus is { } status)
+        {
+            if (script.RetryAfter is not null && RetryAfterInHeader) context.Response.Headers["retry-after"] = script.RetryAfter;
+            await WriteJsonAsync(context, status, operation.ErrorBody(status, script) ?? ErrorBody(status, script)).ConfigureAwait(false);
+            return script;
+        }
+        if (script.Fault == FakeFault.Stall) await Task.Delay(Timeout.Infinite, context.RequestAborted).ConfigureAwait(false);
+        if (script.FaultGate is { } gate) await gate.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+        if (script.TimeToFirstToken > TimeSpan.Zero) await Task.Delay(script.TimeToFirstToken, context.RequestAborted).ConfigureAwait(false);
+        await WriteJsonAsync(context, 200, operation.Answer(request, script)).ConfigureAwait(false);
+        return script;
     }
 
     /// <summary>True when the answer streams from a second request (<see cref="StreamOnSideRouteAsync"/>), which finishes the record.</summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using IntegrationApi.Chat;
 using IntegrationApi.Providers;
 using IntegrationApi.Telemetry;
@@ -28,12 +27,17 @@ namespace IntegrationApi.Engine;
 public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProvider time, Metrics.GatewayMetrics metrics, ILogger<ChatEngine> logger)
 {
     private readonly EngineOptions _options = options.Value;
+    private readonly RetryPolicy _retry = new(options.Value, time);
 
-    /// <summary>Runs <paramref name="request"/> on <paramref name="provider"/> alone; each text delta goes to <paramref name="onText"/> as it arrives.</summary>
+    /// <summary>
+    /// Runs <paramref name="request"/> on <paramref name="provider"/> alone; each text delta goes to <paramref name="onText"/> as it
+    /// arrives, and reasoning text to <paramref name="onReasoning"/> when the request asked for it (<c>model.include_reasoning</c>).
+    /// </summary>
     public Task<ChatOutcome> RunAsync(
         IChatProvider provider, ChatRequest request, ulong requestId,
-        Func<string, CancellationToken, ValueTask> onText, CancellationToken cancellationToken) =>
-        RunAsync([new ChatTarget(provider, request)], null, requestId, onText, cancellationToken);
+        Func<string, CancellationToken, ValueTask> onText, CancellationToken cancellationToken,
+        Func<string, CancellationToken, ValueTask>? onReasoning = null) =>
+        RunAsync([new ChatTarget(provider, request)], null, requestId, onText, cancellationToken, onReasoning);
 
     /// <summary>
     /// One target, with its own retries: what it answered, or how it failed and whether the next target may run
@@ -41,9 +45,11 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
     /// the first token whether this attempt may go on (a hedge another attempt already won says no).
     /// </summary>
     private async Task<TargetEnd> RunTargetAsync(ChatTarget target, ulong requestId, Func<string, CancellationToken, ValueTask> onText,
+        Func<string, CancellationToken, ValueTask>? onReasoning,
         Func<bool>? claimFirstToken, long requestStart, long totalDeadline, CancellationToken cancellationToken)
     {
         var (provider, request) = target;
+        if (!request.Options.IncludeReasoning) onReasoning = null;
         var start = time.GetTimestamp();
         TimeSpan? timeToFirstToken = null;
         var idleTicks = ToTicks(_options.IdleTimeout);
@@ -67,15 +73,17 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                 {
                     var update = updates.Current;
                     builder.Add(update);
-                    if (waitingForFirstToken && update.Kind is ChatUpdateKind.Text or ChatUpdateKind.ToolCall)
+                    // Reasoning text is the model's output too: once it may have reached the caller, nothing may be retried.
+                    if (waitingForFirstToken && (update.Kind is ChatUpdateKind.Text or ChatUpdateKind.ToolCall
+                        || (update.Kind == ChatUpdateKind.Reasoning && !string.IsNullOrEmpty(update.Text))))
                     {
                         waitingForFirstToken = false;
                         timeToFirstToken = time.GetElapsedTime(requestStart);
                         if (claimFirstToken is not null && !claimFirstToken()) throw new HedgeLostException();
                     }
-                    if (update.Kind == ChatUpdateKind.Text)
+                    if (update.Kind == ChatUpdateKind.Text || (update.Kind == ChatUpdateKind.Reasoning && onReasoning is not null && !string.IsNullOrEmpty(update.Text)))
                     {
-                        var written = onText(update.Text!, timer.Token);
+                        var written = update.Kind == ChatUpdateKind.Text ? onText(update.Text!, timer.Token) : onReasoning!(update.Text!, timer.Token);
                         if (!written.IsCompletedSuccessfully)
                         {
                             armedForTotal = Arm(timer, totalDeadline, totalDeadline);
@@ -125,12 +133,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                     await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                var error = failure switch
-                {
-                    ProviderException p => ChatErrors.From(p),
-                    ChatRequestException r => ChatErrors.From(r),
-                    _ => ChatErrors.InternalError(),
-                };
+                var error = RetryPolicy.ToError(failure);
                 if (failure is not (ProviderException or ChatRequestException)) Log.Unexpected(logger, requestId, provider.Name, ex);
                 var fallbackAllowed = failure is ProviderException { IsTransient: true } && !builder.HasContent;
                 GatewayTracing.AttemptFailed(span, error.Code, retried: false);
@@ -146,26 +149,9 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
         return new TargetEnd(target, result, error, time.GetElapsedTime(start), timeToFirstToken, tries, fallbackAllowed);
     }
 
-    /// <summary>Failures that are not yet provider exceptions: a broken connection, a malformed chunk.</summary>
-    private static Exception Classify(Exception ex, string provider) => ex switch
-    {
-        ProviderException or ChatRequestException => ex,
-        HttpRequestException or IOException => new ProviderException(ProviderErrorKind.UpstreamError, provider,
-            $"{provider}: the connection failed while reading the answer ({ex.GetType().Name})", inner: ex),
-        // The reader's own message names our internal types; the JSON path is what an engineer needs.
-        JsonException json => new ProviderException(ProviderErrorKind.BadResponse, provider,
-            $"{provider} sent a chunk that could not be read (at JSON path {json.Path ?? "$"}, line {json.LineNumber})", retryable: false, inner: ex),
-        _ => ex,
-    };
+    private static Exception Classify(Exception ex, string provider) => RetryPolicy.Classify(ex, provider, "a chunk");
 
-    private TimeSpan? RetryDelay(ProviderException ex, int attempt, long totalDeadline)
-    {
-        if (!ex.IsTransient || attempt > _options.MaxRetries) return null;
-        var delay = ex.RetryAfter ?? _options.RetryBaseDelay * Math.Pow(2, attempt - 1) * (0.8 + 0.4 * Random.Shared.NextDouble());
-        if (delay > _options.MaxRetryDelay) return null;
-        if (time.GetTimestamp() + ToTicks(delay) >= totalDeadline) return null;
-        return delay;
-    }
+    private TimeSpan? RetryDelay(ProviderException ex, int attempt, long totalDeadline) => _retry.Delay(ex, attempt, totalDeadline);
 
     /// <summary>Arms the timer for the nearer deadline; true when that is the total one.</summary>
     private bool Arm(CancellationTokenSource timer, long phaseDeadline, long totalDeadline)

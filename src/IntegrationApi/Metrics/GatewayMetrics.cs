@@ -12,7 +12,7 @@ namespace IntegrationApi.Metrics;
 /// <see cref="MetricsOptions.Models"/> (others <c>other</c>). Histograms carry their bucket boundaries as advice, so every
 /// exporter uses them.
 /// </summary>
-public sealed class GatewayMetrics
+public sealed partial class GatewayMetrics
 {
     public const string MeterName = "IntegrationApi";
 
@@ -81,6 +81,7 @@ public sealed class GatewayMetrics
         _genAiTokens = meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Number of input and output tokens used", advice: Buckets(TokenUsageBuckets));
         _genAiDuration = meter.CreateHistogram("gen_ai.client.operation.duration", "s", "GenAI operation duration", advice: Buckets(RequestDurationBuckets));
         _genAiTimeToFirstToken = meter.CreateHistogram("gen_ai.server.time_to_first_token", "s", "Time to generate the first token", advice: Buckets(TimeToFirstTokenBuckets));
+        (_calls, _callDuration) = CreateCallInstruments(meter);
     }
 
     private static InstrumentAdvice<T> Buckets<T>(IReadOnlyList<T> boundaries) where T : struct => new() { HistogramBucketBoundaries = boundaries };

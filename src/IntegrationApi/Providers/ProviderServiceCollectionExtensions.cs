@@ -6,6 +6,9 @@ using IntegrationApi.Providers.VertexAI;
 using IntegrationApi.Providers.Mistral;
 using IntegrationApi.Providers.OpenAI;
 using IntegrationApi.Providers.Replicate;
+using IntegrationApi.Embeddings;
+using IntegrationApi.Moderation;
+using IntegrationApi.Reranking;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -28,6 +31,7 @@ internal static class ProviderServiceCollectionExtensions
         services.AddChatProvider<CohereProvider, CohereOptions>(ProviderNames.Cohere, "Providers:Cohere");
         services.AddChatProvider<ReplicateProvider, ReplicateOptions>(ProviderNames.Replicate, "Providers:Replicate");
         services.TryAddSingleton<ProviderRegistry>();
+        services.AddOperationProviders();
         return services;
     }
 
@@ -35,6 +39,28 @@ internal static class ProviderServiceCollectionExtensions
     /// Binds and validates the provider's options and gives the provider its own <see cref="HttpClient"/>. The options are
     /// checked at start by their data annotations, inherited ones included (the <see cref="ProviderOptions"/> ranges).
     /// </summary>
+    /// <summary>The adapters of Embedding, Reranking and GetModeration, one line each; they share their provider's options.</summary>
+    private static void AddOperationProviders(this IServiceCollection services)
+    {
+        services.AddOperationProvider<IEmbeddingProvider, OpenAIEmbeddings, OpenAIOptions>(ProviderNames.OpenAI);
+        services.AddOperationProvider<IEmbeddingProvider, AzureOpenAIEmbeddings, AzureOpenAIOptions>(ProviderNames.Azure);
+        services.AddOperationProvider<IEmbeddingProvider, MistralEmbeddings, MistralOptions>(ProviderNames.Mistral);
+        services.AddOperationProvider<IModerationProvider, OpenAIModeration, OpenAIOptions>(ProviderNames.OpenAI);
+        services.AddOperationProvider<IModerationProvider, AzureContentSafety, AzureOpenAIOptions>(ProviderNames.Azure);
+        services.TryAddSingleton<OperationRegistry>();
+    }
+
+    private static void AddOperationProvider<TService, TProvider, TOptions>(this IServiceCollection services, string provider)
+        where TService : class
+        where TProvider : class, TService
+        where TOptions : ProviderOptions
+    {
+        var clientName = typeof(TProvider).Name;
+        services.AddProviderHttpClient<TOptions>(clientName, provider);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<TService, TProvider>(sp =>
+            ActivatorUtilities.CreateInstance<TProvider>(sp, sp.GetRequiredService<IHttpClientFactory>().CreateClient(clientName))));
+    }
+
     private static void AddChatProvider<TProvider, TOptions>(this IServiceCollection services, string provider, string section)
         where TProvider : class, IChatProvider
         where TOptions : ProviderOptions

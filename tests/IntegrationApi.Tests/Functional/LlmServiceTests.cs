@@ -46,14 +46,16 @@ public sealed class LlmServiceTests
     }
 
     [Fact]
-    public async Task RpcsNotImplementedYet_Unimplemented()
+    public async Task NonChatRpcs_Answered_BadInputIs400NotUnimplemented()
     {
         await using var gateway = await TestGateway.StartAsync();
-        var embed = await Assert.ThrowsAsync<RpcException>(() => gateway.OpenAIClient.EmbeddingAsync(
-            new Contracts.EmbeddingRequest { Credential = Credential("test-key") }, TestGateway.AuthHeaders()).ResponseAsync);
-        Assert.Equal(StatusCode.Unimplemented, embed.StatusCode);
-        var moderation = await Assert.ThrowsAsync<RpcException>(() => gateway.OpenAIClient.GetModerationAsync(
-            new Contracts.GetModerationRequest { Credential = Credential("test-key") }, TestGateway.AuthHeaders()).ResponseAsync);
-        Assert.Equal(StatusCode.Unimplemented, moderation.StatusCode);
+        var embed = await gateway.OpenAIClient.EmbeddingAsync(
+            new Contracts.EmbeddingRequest { Credential = Credential("test-key") }, TestGateway.AuthHeaders()).ResponseAsync;
+        Assert.Equal(400, embed.Code);
+        Assert.Contains("content", embed.Error.ErrorMessage);
+        var moderation = await gateway.OpenAIClient.GetModerationAsync(
+            new Contracts.GetModerationRequest { Credential = Credential("test-key") }, TestGateway.AuthHeaders()).ResponseAsync;
+        Assert.Equal(400, moderation.Code);
+        Assert.Empty(gateway.OpenAI.Requests);
     }
 }

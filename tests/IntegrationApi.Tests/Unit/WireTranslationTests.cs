@@ -109,7 +109,7 @@ public sealed class WireTranslationTests
         await foreach (var e in SseEvents.ReadAsync(response, OpenAIJsonContext.Default.OpenAIChunk, "[DONE]", CancellationToken.None))
         {
             if (e.IsDone) { done = true; break; }
-            if (e.Data?.Choices?[0].Delta?.Content is { } t) texts.Add(t);
+            if (e.Data?.Choices?[0].Delta?.Content?.Text is { } t) texts.Add(t);
         }
         Assert.Equal(["a", "b"], texts);
         Assert.True(done);

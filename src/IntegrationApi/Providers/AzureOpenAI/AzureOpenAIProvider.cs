@@ -11,6 +11,9 @@ public sealed class AzureOpenAIOptions : ProviderOptions
     /// <summary>The <c>api-version</c> query parameter.</summary>
     public string ApiVersion { get; set; } = "2024-10-21";
 
+    /// <summary>The <c>api-version</c> of Azure AI Content Safety (GetModeration).</summary>
+    public string ContentSafetyApiVersion { get; set; } = "2024-09-01";
+
     private static readonly string[] DefaultEndpointSuffixes = [".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"];
 
     /// <summary>

@@ -38,7 +38,8 @@ internal sealed class OpenAIProvider(HttpClient client, IOptions<OpenAIOptions> 
         return ProviderHttp.VerifyAsync(client, message, Name, OpenAIChatWire.DescribeError, cancellationToken);
     }
 
-    private static void Authorize(HttpRequestMessage message, ProviderCredential credential)
+    /// <summary>The Bearer key and the optional organization and project headers.</summary>
+    internal static void Authorize(HttpRequestMessage message, ProviderCredential credential)
     {
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.Require("key"));
         if (credential.Optional("organization") is { } org) message.Headers.Add("OpenAI-Organization", org);
