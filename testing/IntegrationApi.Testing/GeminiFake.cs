@@ -206,4 +206,7 @@ public class GeminiFake : FakeProviderServer
         if (details.Length > 0) error["details"] = new JsonArray(details.Select(d => (JsonNode)d).ToArray());
         return new JsonObject { ["error"] = error }.ToJsonString();
     }
+
+    /// <summary><c>models/{m}:embedContent</c> and <c>:batchEmbedContents</c>.</summary>
+    protected override FakeOperation? OperationFor(RecordedRequest request) => GeminiEmbedFake.ForGemini(request);
 }
