@@ -24,6 +24,7 @@ for p in OPENAI ANTHROPIC GEMINI COHERE MISTRAL REPLICATE; do echo "   $p fake: 
 echo "== starting the service on 127.0.0.1:$port (Development settings: API key rpd-prj-dev-key)"
 src/IntegrationApi/$bin/IntegrationApi --environment Development --contentRoot "$PWD/src/IntegrationApi" \
   --Kestrel:Endpoints:Grpc:Url="http://127.0.0.1:$port" --Kestrel:Endpoints:Http:Url="http://127.0.0.1:$((port + 1))" \
+  --Kestrel:Endpoints:OpenAI:Url="http://127.0.0.1:$((port + 2))" \
   --Providers:OpenAI:BaseUrl="$(url OPENAI)" --Providers:Anthropic:BaseUrl="$(url ANTHROPIC)" \
   --Providers:Gemini:BaseUrl="$(url GEMINI)" --Providers:Cohere:BaseUrl="$(url COHERE)" \
   --Providers:Mistral:BaseUrl="$(url MISTRAL)" --Providers:Replicate:BaseUrl="$(url REPLICATE)" \
