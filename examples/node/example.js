@@ -27,9 +27,9 @@ async function main() {
   const firstDeltaOfLong = new Promise((resolve) => {
     stream = openStream(client, apiKey, (response) => {
       const id = response.clientRequestId;
-      if (response.finishReason) { terminals.set(id, response); return; }
-      deltas.set(id, (deltas.get(id) ?? '') + textOf(response));
-      if (id === 'long') resolve();
+      if (response.finishReason) terminals.set(id, response);
+      else deltas.set(id, (deltas.get(id) ?? '') + textOf(response));
+      if (id === 'long') resolve(); // its first delta (or, should it fail at once, its terminal)
     });
   });
 

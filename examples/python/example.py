@@ -44,10 +44,11 @@ def main():
             terminals[rid] = response
         else:
             deltas[rid] = deltas.get(rid, "") + text_of(response)
-            if rid == "long" and not first_delta_of_long.is_set():
-                first_delta_of_long.set()
-                outgoing.put(pb2.ChatRequest(action=pb2.CANCEL, clientRequestId="long"))
-                outgoing.put(end)  # half-close: the server finishes what is in flight, then ends the call with OK
+        # At its first delta (or, should it fail at once, its terminal): cancel it and half-close.
+        if rid == "long" and not first_delta_of_long.is_set():
+            first_delta_of_long.set()
+            outgoing.put(pb2.ChatRequest(action=pb2.CANCEL, clientRequestId="long"))
+            outgoing.put(end)  # half-close: the server finishes what is in flight, then ends the call with OK
     channel.close()
 
     results = []
