@@ -24,15 +24,15 @@ internal sealed class RetryPolicy(EngineOptions options, TimeProvider time)
         return delay;
     }
 
-    /// <summary>Failures that are not yet provider exceptions: a broken connection, a malformed answer.</summary>
-    public static Exception Classify(Exception ex, string provider) => ex switch
+    /// <summary>Failures that are not yet provider exceptions: a broken connection, a malformed chunk (<paramref name="what"/>) of the answer.</summary>
+    public static Exception Classify(Exception ex, string provider, string what = "a chunk") => ex switch
     {
         ProviderException or ChatRequestException => ex,
         HttpRequestException or IOException => new ProviderException(ProviderErrorKind.UpstreamError, provider,
             $"{provider}: the connection failed while reading the answer ({ex.GetType().Name})", inner: ex),
         // The reader's own message names our internal types; the JSON path is what an engineer needs.
         JsonException json => new ProviderException(ProviderErrorKind.BadResponse, provider,
-            $"{provider} sent an answer that could not be read (at JSON path {json.Path ?? "$"}, line {json.LineNumber})", retryable: false, inner: ex),
+            $"{provider} sent {what} that could not be read (at JSON path {json.Path ?? "$"}, line {json.LineNumber})", retryable: false, inner: ex),
         _ => ex,
     };
 
