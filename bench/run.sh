@@ -2,6 +2,7 @@
 # One command for every benchmark: bench/run.sh [--quick]
 #   writes bench/RESULTS.md, bench/results.json and bench/*.png (--quick: bench/quick-RESULTS.md, quick-results.json, quick-*.png)
 #   bench/run.sh client-overhead   the client library's multiplexing cost (bench/results/client-overhead.md)
+#   bench/run.sh embedding-overhead [rounds] [perRound]   Embedding (1 and 256 inputs) through the gateway vs direct (bench/results/embedding-overhead.md)
 #   bench/run.sh micro             BenchmarkDotNet microbenchmarks only (bench/results/microbench.md)
 #   bench/run.sh hedging [--quick] [--hedge-runs N]   time to first token with and without hedging, a sometimes-slow
 #                                  primary (bench/results/hedging.md, .json, hedging-ttft.png); the full run includes it
@@ -18,6 +19,9 @@ bench_dll=bench/IntegrationApi.Bench/bin/Release/net10.0/IntegrationApi.Bench.dl
 
 if [[ "$mode" == "client-overhead" ]]; then
   shift; exec dotnet "$bench_dll" client-overhead "$@"
+fi
+if [[ "$mode" == "embedding-overhead" ]]; then
+  shift; exec dotnet "$bench_dll" embedding-overhead "$@"
 fi
 
 cpus=$(nproc)

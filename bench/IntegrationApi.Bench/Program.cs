@@ -6,6 +6,7 @@ using IntegrationApi.Bench;
 //            [--only abcdh]  run only the named regimes (h: hedging, bench/results/hedging.md; --only h leaves RESULTS.md alone)
 //            [--hedge-runs N]  hedging runs (default 3)       [--floor]   split one sequential chat into parts, print, stop
 //   client-overhead [rounds] [perRound]                                      the client library's multiplexing cost
+//   embedding-overhead [rounds] [perRound]                                   Embedding through the gateway vs the direct call
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var command = args.Length > 0 ? args[0] : "gateways";
@@ -14,9 +15,12 @@ switch (command)
     case "client-overhead":
         await ClientOverhead.RunAsync(args[1..]);
         return 0;
+    case "embedding-overhead":
+        await EmbeddingOverhead.RunAsync(args[1..]);
+        return 0;
     case "gateways":
         return await GatewayBench.RunAsync(BenchSettings.Parse(args[1..]));
     default:
-        Console.Error.WriteLine($"unknown command \"{command}\" (gateways, client-overhead)");
+        Console.Error.WriteLine($"unknown command \"{command}\" (gateways, client-overhead, embedding-overhead)");
         return 2;
 }

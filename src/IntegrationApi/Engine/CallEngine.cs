@@ -91,7 +91,7 @@ public sealed partial class CallEngine(IOptions<EngineOptions> options, TimeProv
             }
             catch (Exception ex)
             {
-                var failure = RetryPolicy.Classify(ex, plan.Provider);
+                var failure = RetryPolicy.Classify(ex, plan.Provider, "an answer");
                 if (failure is ProviderException pe && _retry.Delay(pe, attempt, totalDeadline) is { } delay)
                 {
                     Log.Retrying(logger, requestId, plan.Operation, plan.Provider, attempt, (int)delay.TotalMilliseconds, pe.Kind);

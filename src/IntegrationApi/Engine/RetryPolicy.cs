@@ -24,8 +24,8 @@ internal sealed class RetryPolicy(EngineOptions options, TimeProvider time)
         return delay;
     }
 
-    /// <summary>Failures that are not yet provider exceptions: a broken connection, a malformed answer.</summary>
-    public static Exception Classify(Exception ex, string provider, string what = "an answer") => ex switch
+    /// <summary>Failures that are not yet provider exceptions: a broken connection, a malformed chunk (<paramref name="what"/>) of the answer.</summary>
+    public static Exception Classify(Exception ex, string provider, string what = "a chunk") => ex switch
     {
         ProviderException or ChatRequestException => ex,
         HttpRequestException or IOException => new ProviderException(ProviderErrorKind.UpstreamError, provider,

@@ -26,30 +26,44 @@ internal static class OpenAIEmbeddingsWire
     /// <summary>The answer's vectors in input order, with its usage.</summary>
     public static EmbeddingBatch FromResponse(OpenAIEmbeddingsResponse response, int inputs, string provider) =>
         EmbeddingBatch.InOrder(provider, inputs,
-            (response.Data ?? []).Select(d => (d.Index, ToVector(d.Embedding, provider))),
+            (response.Data ?? []).Select(d => (d.Index, d.Embedding ?? throw new ProviderException(ProviderErrorKind.BadResponse, provider, $"{provider} answered an embedding without numbers", retryable: false))),
             response.Usage is { } u ? new TokenUsage(Input: u.PromptTokens, Total: u.TotalTokens ?? u.PromptTokens) : null);
 
-    /// <summary>An embedding as the answer spells it: a number array, or base64 of little-endian float32.</summary>
-    public static float[] ToVector(JsonElement embedding, string provider)
+    /// <summary>Little-endian float32 bytes as floats; a length that is not a multiple of 4 is a 502.</summary>
+    public static float[] FromFloat32(ReadOnlySpan<byte> bytes, string provider)
     {
-        switch (embedding.ValueKind)
-        {
-            case JsonValueKind.Array:
-                var vector = new float[embedding.GetArrayLength()];
-                var i = 0;
-                foreach (var x in embedding.EnumerateArray()) vector[i++] = x.GetSingle();
-                return vector;
-            case JsonValueKind.String:
-                byte[] bytes;
-                try { bytes = Convert.FromBase64String(embedding.GetString()!); }
-                catch (FormatException) { break; }
-                if (bytes.Length % 4 != 0) break;
-                var floats = new float[bytes.Length / 4];
-                for (var j = 0; j < floats.Length; j++) floats[j] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(j * 4));
-                return floats;
-        }
-        throw new ProviderException(ProviderErrorKind.BadResponse, provider, $"{provider} answered an embedding that is neither numbers nor base64 float32", retryable: false);
+        if (bytes.Length % 4 != 0)
+            throw new ProviderException(ProviderErrorKind.BadResponse, provider, $"{provider} answered a base64 embedding that is not float32", retryable: false);
+        var floats = new float[bytes.Length / 4];
+        for (var j = 0; j < floats.Length; j++) floats[j] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(j * 4)..]);
+        return floats;
     }
+}
+
+/// <summary>
+/// Reads an embedding as the answer spells it, straight into floats (no intermediate document): a number array, or a
+/// base64 string of little-endian float32. Anything else is a <see cref="JsonException"/> (a 502 from the engine).
+/// </summary>
+internal sealed class EmbeddingVectorConverter : JsonConverter<float[]>
+{
+    public override float[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            var text = reader.GetString()!;
+            var bytes = new byte[text.Length * 3 / 4 + 3];
+            if (!Convert.TryFromBase64String(text, bytes, out var written) || written % 4 != 0)
+                throw new JsonException("the embedding is not base64 of float32");
+            return OpenAIEmbeddingsWire.FromFloat32(bytes.AsSpan(0, written), "provider");
+        }
+        if (reader.TokenType != JsonTokenType.StartArray) throw new JsonException("the embedding is neither numbers nor base64");
+        var values = new List<float>(1024);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            values.Add(reader.TokenType == JsonTokenType.Number ? reader.GetSingle() : throw new JsonException("the embedding holds a non-number"));
+        return [.. values];
+    }
+
+    public override void Write(Utf8JsonWriter writer, float[] value, JsonSerializerOptions options) => throw new NotSupportedException();
 }
 
 internal sealed record OpenAIEmbeddingsRequest
@@ -70,7 +84,7 @@ internal sealed record OpenAIEmbeddingsResponse(
 
 internal sealed record OpenAIEmbeddingData(
     [property: JsonPropertyName("index")] int Index,
-    [property: JsonPropertyName("embedding")] JsonElement Embedding);
+    [property: JsonPropertyName("embedding"), JsonConverter(typeof(EmbeddingVectorConverter))] float[]? Embedding);
 
 internal sealed record OpenAIEmbeddingsUsage(
     [property: JsonPropertyName("prompt_tokens")] long? PromptTokens,
