@@ -23,11 +23,12 @@ for p in OPENAI ANTHROPIC GEMINI COHERE MISTRAL REPLICATE; do echo "   $p fake: 
 # Port 0 unless DEMO_PORT is set: the system picks free ports, and the demo reads them from its own service's
 # "Now listening on" lines, so it never talks to something else that already listens.
 port="${DEMO_PORT:-0}"
-http_port=0; [ "$port" -ne 0 ] && http_port=$((port + 1))
+http_port=0; openai_port=0; [ "$port" -ne 0 ] && http_port=$((port + 1)) && openai_port=$((port + 2))
 touch "$work/service.out"
 echo "== starting the service (Development settings: API key rpd-prj-dev-key; audit and keys in a temporary folder)"
 src/IntegrationApi/$bin/IntegrationApi --environment Development \
   --Kestrel:Endpoints:Grpc:Url="http://127.0.0.1:$port" --Kestrel:Endpoints:Http:Url="http://127.0.0.1:$http_port" \
+  --Kestrel:Endpoints:OpenAI:Url="http://127.0.0.1:$openai_port" \
   --Audit:SqlitePath="$work/audit.db" --Auth:KeyStorePath="$work/keys.db" \
   --Providers:OpenAI:BaseUrl="$(url OPENAI)" --Providers:Anthropic:BaseUrl="$(url ANTHROPIC)" \
   --Providers:Gemini:BaseUrl="$(url GEMINI)" --Providers:Cohere:BaseUrl="$(url COHERE)" \
