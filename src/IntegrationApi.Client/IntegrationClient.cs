@@ -11,7 +11,7 @@ namespace IntegrationApi.Client;
 /// token cancels that request alone, a stream that ends is replaced for new requests, and a server
 /// without bidirectional streaming is served by unary <c>Chat</c>.
 /// </summary>
-public sealed class IntegrationClient : IAsyncDisposable
+public sealed partial class IntegrationClient : IAsyncDisposable
 {
     private readonly LlmService.LlmServiceClient _client;
     private readonly IntegrationClientOptions _options;

@@ -140,4 +140,7 @@ public sealed class CohereFake : FakeProviderServer
     private static string Event(string name, JsonObject data) => "event: " + name + "\ndata: " + data.ToJsonString() + "\n\n";
 
     private static string Error(string message) => new JsonObject { ["id"] = "7b5e0f32-0a3c-4f6a-9a77-2c1d2b3e4f50", ["message"] = message }.ToJsonString();
+
+    /// <summary><c>/v2/embed</c> and <c>/v2/rerank</c>.</summary>
+    protected override FakeOperation? OperationFor(RecordedRequest request) => CohereRerankFake.For(request, BasePath);
 }

@@ -104,4 +104,7 @@ public sealed class VertexAIFake : GeminiFake
         ["client_id"] = "1234567890",
         ["token_uri"] = TokenUri,
     }.ToJsonString();
+
+    /// <summary>Text-embedding models' <c>:predict</c>.</summary>
+    protected override FakeOperation? OperationFor(RecordedRequest request) => GeminiEmbedFake.ForVertex(request);
 }

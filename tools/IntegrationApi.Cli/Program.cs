@@ -9,6 +9,8 @@ using IntegrationApi.Client;
 using IntegrationApi.Contracts;
 using IntegrationApi.Contracts.Common;
 
+if (args is ["embed" or "rerank", ..]) return await CallCommands.RunAsync(args[0], args[1..]); // unary commands: CallCommands.cs
+
 CliOptions options;
 try { options = CliOptions.Parse(args); }
 catch (ArgumentException ex)

@@ -222,7 +222,12 @@ internal static class ProtoMapping
                 throw new ChatRequestException($"toolDefinitions[{i}].type \"{ProtoJson.Printable(d.Type)}\" is not supported (function)");
             if (d.FunctionDefinition is not { Name.Length: > 0 } f)
                 throw new ChatRequestException($"toolDefinitions[{i}].functionDefinition.name is required");
-            tools[i] = new ChatTool(f.Name, f.Description, ToSchema(f.Parameters, $"toolDefinitions[{i}].functionDefinition.parameters"));
+            var meta = ToMeta(d.Meta, $"toolDefinitions[{i}]");
+            tools[i] = new ChatTool(f.Name, f.Description, ToSchema(f.Parameters, $"toolDefinitions[{i}].functionDefinition.parameters"))
+            {
+                CacheControl = meta?.GetValueOrDefault(ChatContentMeta.CacheControl),
+                CacheTtl = meta?.GetValueOrDefault(ChatContentMeta.CacheTtl),
+            };
         }
         return tools;
     }

@@ -94,4 +94,11 @@ public sealed record ChatToolCall(string Id, string Name, string Arguments)
 }
 
 /// <summary>A function the model may call; <see cref="Parameters"/> is its JSON schema object, parsed once at the edge.</summary>
-public sealed record ChatTool(string Name, string Description, JsonElement Parameters);
+public sealed record ChatTool(string Name, string Description, JsonElement Parameters)
+{
+    /// <summary><c>ToolDefinition.meta.cacheControl</c> (e.g. <c>ephemeral</c>): a prompt-caching marker on this tool, where the provider has them.</summary>
+    public string? CacheControl { get; init; }
+
+    /// <summary><c>ToolDefinition.meta.cacheTtl</c>: the marker's time to live (<c>5m</c>, <c>1h</c>).</summary>
+    public string? CacheTtl { get; init; }
+}

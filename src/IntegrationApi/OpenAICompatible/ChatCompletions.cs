@@ -134,6 +134,15 @@ internal sealed partial class ChatCompletions(
         {
             await OpenAIErrors.WriteAsync(context, 413, $"the request body is larger than {maxBytes} bytes", "request_too_large").ConfigureAwait(false);
         }
+        catch (BadHttpRequestException ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // A body Kestrel could not read (e.g. cut short): its own status, with OpenAI's body.
+            await OpenAIErrors.WriteAsync(context, ex.StatusCode, "the request body could not be read").ConfigureAwait(false);
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away while sending: nothing to answer, nothing ran.
+        }
         return null;
     }
 

@@ -106,7 +106,9 @@ internal static class OpenAIRequestMapping
         if (body.ReasoningEffort is { } effort) Put(p, ModelParameters.ReasoningEffort, Value.ForString(effort));
         if (body.ServiceTier is { } tier) Put(p, ModelParameters.ServiceTier, Value.ForString(tier));
         if (body.TopLogprobs is { } topLogprobs) Put(p, ModelParameters.TopLogprobs, Value.ForNumber(topLogprobs));
-        if (body.Stop is { ValueKind: JsonValueKind.String or JsonValueKind.Array } stop) Put(p, ModelParameters.Stop, ToValue(stop));
+        // One stop string is one sequence: as text, model.stop would be split at commas (the original's convention).
+        if (body.Stop is { ValueKind: JsonValueKind.String } stopText) Put(p, ModelParameters.Stop, Value.ForList(Value.ForString(stopText.GetString()!)));
+        else if (body.Stop is { ValueKind: JsonValueKind.Array } stop) Put(p, ModelParameters.Stop, ToValue(stop));
         if (body.ResponseFormat is { ValueKind: JsonValueKind.Object } format) Put(p, ModelParameters.ResponseFormat, ToValue(format));
         if (body.Metadata is { ValueKind: JsonValueKind.Object } metadata) Put(p, ModelParameters.Metadata, ToValue(metadata));
         switch (body.ToolChoice)

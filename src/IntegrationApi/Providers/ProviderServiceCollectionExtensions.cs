@@ -45,6 +45,10 @@ internal static class ProviderServiceCollectionExtensions
         services.AddOperationProvider<IEmbeddingProvider, OpenAIEmbeddings, OpenAIOptions>(ProviderNames.OpenAI);
         services.AddOperationProvider<IEmbeddingProvider, AzureOpenAIEmbeddings, AzureOpenAIOptions>(ProviderNames.Azure);
         services.AddOperationProvider<IEmbeddingProvider, MistralEmbeddings, MistralOptions>(ProviderNames.Mistral);
+        services.AddOperationProvider<IEmbeddingProvider, GeminiEmbeddings, GeminiOptions>(ProviderNames.Gemini);
+        services.AddOperationProvider<IEmbeddingProvider, VertexAIEmbeddings, VertexAIOptions>(ProviderNames.VertexAI);
+        services.AddOperationProvider<IEmbeddingProvider, CohereEmbeddings, CohereOptions>(ProviderNames.Cohere);
+        services.AddOperationProvider<IRerankProvider, CohereRerank, CohereOptions>(ProviderNames.Cohere);
         services.AddOperationProvider<IModerationProvider, OpenAIModeration, OpenAIOptions>(ProviderNames.OpenAI);
         services.AddOperationProvider<IModerationProvider, AzureContentSafety, AzureOpenAIOptions>(ProviderNames.Azure);
         services.TryAddSingleton<OperationRegistry>();

@@ -314,3 +314,101 @@ public sealed class OpenAICompatibleHttpTests
     private static string[] Events(string body) =>
         body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e.StartsWith("data: ", StringComparison.Ordinal) ? e[6..] : throw new Xunit.Sdk.XunitException("not an SSE data event: " + e)).ToArray();
 }
+
+/// <summary>How OpenAI's request fields and the credential headers become what each provider gets.</summary>
+public sealed class OpenAICompatibleMappingTests
+{
+    private static HttpRequestMessage Post(string body, params (string Name, string Value)[] headers)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        foreach (var (name, value) in headers) request.Headers.Add(name, value);
+        return request;
+    }
+
+    [Fact]
+    public async Task Stop_AsOneString_IsOneSequence_EvenWithACommaInIt()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var http = Raw(gateway);
+
+        using var response = await http.SendAsync(Post("""{"model":"openai/gpt-4o-mini","stop":"a, b","messages":[{"role":"user","content":"hi"}]}""", ("x-provider-key", "test-key"))).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var stop = gateway.OpenAI.Requests.Single().Json!.Value.GetProperty("stop");
+        Assert.Equal(["a, b"], stop.EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
+    public async Task ToolChoice_NamingAFunction_ForcesACallWithOnlyThatTool()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var http = Raw(gateway);
+
+        using var response = await http.SendAsync(Post("""
+            {"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],
+             "tools":[{"type":"function","function":{"name":"a","parameters":{"type":"object","properties":{}}}},
+                      {"type":"function","function":{"name":"b","parameters":{"type":"object","properties":{"x":{"type":"string"}}}}}],
+             "tool_choice":{"type":"function","function":{"name":"b"}}}
+            """, ("x-provider-key", "test-key"))).DefaultTimeout();
+        using var missing = await http.SendAsync(Post("""
+            {"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],
+             "tools":[{"type":"function","function":{"name":"a"}}],"tool_choice":{"type":"function","function":{"name":"zzz"}}}
+            """, ("x-provider-key", "test-key"))).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = gateway.OpenAI.Requests.Single().Json!.Value;
+        Assert.Equal(["b"], sent.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("function").GetProperty("name").GetString()));
+        Assert.Equal("required", sent.GetProperty("tool_choice").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task ProviderCredential_AsJson_WithVertexKeyAsAnObject_IsAccepted()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var fake = gateway.Fake("vertexai");
+        var sent = TestRequests.Credential("vertexai", "test-key", fake).Value.Fields;
+        var credential = new Dictionary<string, object>
+        {
+            ["project_id"] = sent["project_id"].StringValue,
+            ["region"] = sent["region"].StringValue,
+            ["service_account_key"] = JsonDocument.Parse(sent["service_account_key"].StringValue).RootElement, // the key's JSON as an object
+        };
+        using var http = Raw(gateway);
+
+        using var response = await http.SendAsync(Post("""{"model":"vertexai/gemini-2.5-flash","messages":[{"role":"user","content":"hi"}]}""",
+            ("x-provider-credential", JsonSerializer.Serialize(credential)))).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(fake.Requests);
+    }
+
+    [Theory]
+    [InlineData("x-provider-credential", "not json")]
+    [InlineData("x-provider-credential", "[\"key\"]")]
+    public async Task ProviderCredential_NotAJsonObject_Is400WithoutEchoingIt(string header, string value)
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var http = Raw(gateway);
+
+        using var response = await http.SendAsync(Post("""{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", (header, value))).DefaultTimeout();
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("x-provider-credential must be a JSON object", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProviderCredential_BothHeaders_Is400()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var http = Raw(gateway);
+
+        using var response = await http.SendAsync(Post("""{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""",
+            ("x-provider-key", "test-key"), ("x-provider-credential", """{"key":"test-key"}"""))).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Empty(gateway.OpenAI.Requests);
+    }
+}

@@ -136,4 +136,17 @@ public sealed class OpenAICompatibleSdkTests
         Assert.Contains("authentication_error", unary.GetRawResponse()!.Content.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("wrong-key", unary.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Models_SdkListsTheConfiguredModels()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["OpenAICompatible:Models:0"] = "mistral/mistral-small-latest" });
+        var client = new OpenAI.Models.OpenAIModelClient(new System.ClientModel.ApiKeyCredential(TestGateway.ApiKey),
+            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(gateway.OpenAIAddress + "/v1") });
+
+        var models = (await client.GetModelsAsync().DefaultTimeout()).Value;
+
+        Assert.Equal(["mistral/mistral-small-latest"], models.Select(m => m.Id));
+        Assert.Equal("mistral", models[0].OwnedBy);
+    }
 }

@@ -92,10 +92,10 @@ public sealed class WireTranslationTests
     }
 
     [Fact]
-    public void Anthropic_Usage_InputCountsCachedTokens()
+    public void Anthropic_Usage_InputCountsCachedTokens_AndCacheWrites()
     {
         var usage = AnthropicWire.FromUsage(new AnthropicUsage { InputTokens = 10, CacheCreationInputTokens = 5, CacheReadInputTokens = 100, OutputTokens = 1 });
-        Assert.Equal(new TokenUsage(Input: 115, Output: 1, CachedInput: 100), usage);
+        Assert.Equal(new TokenUsage(Input: 115, Output: 1, CachedInput: 100, CacheWrite: 5), usage);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
 
     public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var body = GoogleWire.ToGenerateContentRequest(request);
+        var body = GoogleWire.ToGenerateContentRequest(request, Name);
         var project = Segment(request.Credential, "project_id");
         var region = Segment(request.Credential, "region");
         var model = UrlSegment.Escape(GoogleWire.Model(request), $"modelParameters[\"{ModelParameters.Name}\"]");
@@ -66,12 +66,15 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
         await ProviderHttp.VerifyAsync(client, message, Name, GoogleWire.DescribeError, cancellationToken).ConfigureAwait(false);
     }
 
-    private string BaseFor(string region) => region == "global"
-        ? _baseTemplate.Replace("{region}-", "", StringComparison.Ordinal)
-        : _baseTemplate.Replace("{region}", region, StringComparison.Ordinal);
+    private string BaseFor(string region) => BaseFor(_baseTemplate, region);
+
+    /// <summary>The API base for <paramref name="region"/> (<c>global</c> has no regional host).</summary>
+    internal static string BaseFor(string template, string region) => region == "global"
+        ? template.Replace("{region}-", "", StringComparison.Ordinal)
+        : template.Replace("{region}", region, StringComparison.Ordinal);
 
     /// <summary>Project and region go into the URL (the region into the host) and a header: only plain ids are accepted.</summary>
-    private static string Segment(ProviderCredential credential, string key)
+    internal static string Segment(ProviderCredential credential, string key)
     {
         var value = credential.Require(key);
         return SafeSegment().IsMatch(value) ? value : throw new ChatRequestException($"credential.value.{key} must be a plain id (lower-case letters, digits, '-')");

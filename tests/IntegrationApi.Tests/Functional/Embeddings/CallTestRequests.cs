@@ -12,7 +12,7 @@ public static class CallTestRequests
     /// <summary>The providers with Embedding and the <c>model.name</c> each test sends (null: the adapter's default).</summary>
     public static readonly IReadOnlyDictionary<string, string?> EmbeddingModels = new Dictionary<string, string?>
     {
-        ["openai"] = null, ["azure"] = "my-embedding-deployment", ["mistral"] = null,
+        ["openai"] = null, ["azure"] = "my-embedding-deployment", ["mistral"] = null, ["gemini"] = null, ["vertexai"] = null, ["cohere"] = null,
     };
 
     public static IEnumerable<object[]> EmbeddingProviders => EmbeddingModels.Keys.Select(p => new object[] { p });
