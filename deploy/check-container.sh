@@ -63,6 +63,16 @@ for name in json.load(open("src/IntegrationApi/appsettings.json"))["Kestrel"]["E
     need(cm.get(f"Kestrel__Endpoints__{name}__Url", "").startswith("http://0.0.0.0:"), f"ConfigMap: Kestrel__Endpoints__{name}__Url on all interfaces")
 need(cm["Audit__SqlitePath"].startswith("/var/lib/integration-api/") and cm["Auth__KeyStorePath"].startswith("/var/lib/integration-api/"), "ConfigMap: data paths on the data volume")
 
+sts = load("deploy/k8s/statefulset/statefulset.yaml")[0]
+need(sts["kind"] == "StatefulSet", "statefulset.yaml: a StatefulSet")
+sts_env = {e["name"]: e for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+need("pod-index" in str(sts_env.get("Engine__MachineId", {}).get("valueFrom", "")), "StatefulSet: Engine__MachineId from the pod index")
+def without(pod, *names):
+    c = dict(pod["containers"][0]); c["env"] = [e for e in c["env"] if e["name"] not in names]
+    return {**pod, "containers": [c]}
+need(without(sts["spec"]["template"]["spec"], "Engine__MachineId") == without(pod, "Engine__MachineId"), "StatefulSet: the same pod as the Deployment")
+need(sts["spec"]["selector"] == dep["selector"], "StatefulSet: the Deployment's selector (Service, PDB)")
+
 compose = load("deploy/compose/compose.yaml")[0]["services"]
 gateways = [n for n in compose if n.startswith("gateway-")]
 need(len(gateways) == 3, "compose: 3 instances")
