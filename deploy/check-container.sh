@@ -58,7 +58,20 @@ grpc = [p for s in k8s["Service"] for p in s["spec"]["ports"] if p["name"] == "g
 need(grpc and grpc[0].get("appProtocol") == "kubernetes.io/h2c", "Service: gRPC port with appProtocol kubernetes.io/h2c")
 need(k8s["PodDisruptionBudget"][0]["spec"]["selector"] == dep["selector"], "PodDisruptionBudget: selects the pods")
 cm = k8s["ConfigMap"][0]["data"]
+import json
+for name in json.load(open("src/IntegrationApi/appsettings.json"))["Kestrel"]["Endpoints"]:
+    need(cm.get(f"Kestrel__Endpoints__{name}__Url", "").startswith("http://0.0.0.0:"), f"ConfigMap: Kestrel__Endpoints__{name}__Url on all interfaces")
 need(cm["Audit__SqlitePath"].startswith("/var/lib/integration-api/") and cm["Auth__KeyStorePath"].startswith("/var/lib/integration-api/"), "ConfigMap: data paths on the data volume")
+
+sts = load("deploy/k8s/statefulset/statefulset.yaml")[0]
+need(sts["kind"] == "StatefulSet", "statefulset.yaml: a StatefulSet")
+sts_env = {e["name"]: e for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+need("pod-index" in str(sts_env.get("Engine__MachineId", {}).get("valueFrom", "")), "StatefulSet: Engine__MachineId from the pod index")
+def without(pod, *names):
+    c = dict(pod["containers"][0]); c["env"] = [e for e in c["env"] if e["name"] not in names]
+    return {**pod, "containers": [c]}
+need(without(sts["spec"]["template"]["spec"], "Engine__MachineId") == without(pod, "Engine__MachineId"), "StatefulSet: the same pod as the Deployment")
+need(sts["spec"]["selector"] == dep["selector"], "StatefulSet: the Deployment's selector (Service, PDB)")
 
 compose = load("deploy/compose/compose.yaml")[0]["services"]
 gateways = [n for n in compose if n.startswith("gateway-")]
@@ -91,17 +104,17 @@ if ! dotnet publish src/IntegrationApi/IntegrationApi.csproj -c Release -o "$app
 fi
 ok "dotnet publish (as the Dockerfile)"
 
-read -r grpc_port http_port <<<"$(python3 -c '
+read -r grpc_port http_port openai_port <<<"$(python3 -c '
 import socket
-s = [socket.socket() for _ in range(2)]
+s = [socket.socket() for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')"
 data="$work/var-lib-integration-api"; tmp="$work/tmp"
 mkdir -p "$data" "$tmp"
 # The Dockerfile's ENV, with its volume path and ports moved here.
-python3 - "$data" "$grpc_port" "$http_port" > "$work/env" <<'PY'
+python3 - "$data" "$grpc_port" "$http_port" "$openai_port" > "$work/env" <<'PY'
 import re, shlex, sys
-data, grpc, http = sys.argv[1:]
+data, grpc, http, openai = sys.argv[1:]
 text = open("deploy/Dockerfile").read().replace("\\\n", " ")
 env = {}
 for line in text.splitlines():
@@ -110,8 +123,12 @@ for line in text.splitlines():
             k, _, v = pair.partition("=")
             env[k] = v
 assert env.get("Kestrel__Endpoints__Grpc__Url", "").endswith(":9004"), env
+# Every endpoint the shipped appsettings.json declares is set, so none binds its fixed development port here.
+import json
+for name in json.load(open("src/IntegrationApi/appsettings.json"))["Kestrel"]["Endpoints"]:
+    assert f"Kestrel__Endpoints__{name}__Url" in env, f"the Dockerfile does not set Kestrel__Endpoints__{name}__Url"
 for k, v in env.items():
-    v = v.replace("/var/lib/integration-api", data).replace("0.0.0.0:9004", f"127.0.0.1:{grpc}").replace("0.0.0.0:9005", f"127.0.0.1:{http}")
+    v = v.replace("/var/lib/integration-api", data).replace("0.0.0.0:9004", f"127.0.0.1:{grpc}").replace("0.0.0.0:9005", f"127.0.0.1:{http}").replace("0.0.0.0:9006", f"127.0.0.1:{openai}")
     print(f"{k}={v}")
 PY
 [ -s "$work/env" ] && ok "the Dockerfile's ENV read" || { ko "the Dockerfile's ENV read"; finish; }

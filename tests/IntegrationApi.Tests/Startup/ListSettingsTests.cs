@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using IntegrationApi.Auth;
 using IntegrationApi.Metrics;
+using IntegrationApi.OpenAICompatible;
 using IntegrationApi.Pricing;
 using IntegrationApi.Providers.AzureOpenAI;
 using IntegrationApi.Providers.Replicate;
@@ -26,6 +27,7 @@ public sealed class ListSettingsTests : IDisposable
         { "Providers:Azure:AllowedEndpointSuffixes", [".openai.corp.example"], nameof(AzureOpenAIOptions) },
         { "Providers:Replicate:AllowedUrlHosts", ["replicate.corp.example"], nameof(ReplicateOptions) },
         { "Metrics:Models", ["house-model"], nameof(MetricsOptions) },
+        { "OpenAICompatible:Models", ["openai/gpt-4o-mini"], nameof(OpenAICompatibleOptions) },
         { "Auth:ApiKeys", [], nameof(AuthOptions) },          // Development ships one key at index 0
         { "Budgets:Projects", [], nameof(BudgetOptions) },
     };
@@ -53,6 +55,7 @@ public sealed class ListSettingsTests : IDisposable
         Assert.Equal([".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"], Bound(app.Services, nameof(AzureOpenAIOptions)));
         Assert.Equal(["api.replicate.com", "stream.replicate.com"], Bound(app.Services, nameof(ReplicateOptions)));
         Assert.Equal(MetricsOptions.ShippedModels, Bound(app.Services, nameof(MetricsOptions)));
+        Assert.Empty(Bound(app.Services, nameof(OpenAICompatibleOptions)));
     }
 
     /// <summary>
@@ -79,6 +82,7 @@ public sealed class ListSettingsTests : IDisposable
         nameof(AzureOpenAIOptions) => services.GetRequiredService<IOptions<AzureOpenAIOptions>>().Value.EndpointSuffixes,
         nameof(ReplicateOptions) => services.GetRequiredService<IOptions<ReplicateOptions>>().Value.UrlHosts,
         nameof(MetricsOptions) => services.GetRequiredService<IOptions<MetricsOptions>>().Value.EffectiveModels,
+        nameof(OpenAICompatibleOptions) => services.GetRequiredService<IOptions<OpenAICompatibleOptions>>().Value.Models,
         nameof(AuthOptions) => services.GetRequiredService<IOptions<AuthOptions>>().Value.ApiKeys.Select(k => k.Sha256).ToArray(),
         nameof(BudgetOptions) => services.GetRequiredService<IOptions<BudgetOptions>>().Value.Projects.Select(p => $"{p.OrganizationId}/{p.ProjectId}").ToArray(),
         _ => throw new ArgumentOutOfRangeException(nameof(options)),

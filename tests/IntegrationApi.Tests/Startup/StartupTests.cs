@@ -28,13 +28,14 @@ public sealed class StartupTests : IDisposable
 
     public void Dispose() => Directory.Delete(_work, recursive: true);
 
-    /// <summary>Loopback port 0 for both endpoints, the data files in the test's folder, a service JWT secret: a valid start.</summary>
+    /// <summary>Loopback port 0 for every endpoint, the data files in the test's folder, a service JWT secret: a valid start.</summary>
     private Dictionary<string, string> Environment(bool withAuth = true)
     {
         var env = new Dictionary<string, string>
         {
             ["Kestrel__Endpoints__Grpc__Url"] = "http://127.0.0.1:0",
             ["Kestrel__Endpoints__Http__Url"] = "http://127.0.0.1:0",
+            ["Kestrel__Endpoints__OpenAI__Url"] = "http://127.0.0.1:0",
             ["Audit__SqlitePath"] = Path.Combine(_work, "data", "audit.db"),
             ["Auth__KeyStorePath"] = Path.Combine(_work, "data", "keys.db"),
         };
