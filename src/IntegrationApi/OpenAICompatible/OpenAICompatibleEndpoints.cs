@@ -23,6 +23,7 @@ public static class OpenAICompatibleEndpoints
         services.AddValidatedOptions<OpenAICompatibleOptions, OpenAICompatibleOptionsValidator>("OpenAICompatible");
         services.TryAddSingleton<BearerAuthentication>();
         services.TryAddSingleton<ChatCompletions>();
+        services.TryAddSingleton<EmbeddingsEndpoint>();
         services.AddOptions<KestrelServerOptions>().Configure(kestrel => kestrel.ConfigurationLoader?.Endpoint(EndpointName, endpoint =>
         {
             if (endpoint.ConfigSection["Protocols"] is null) endpoint.ListenOptions.Protocols = HttpProtocols.Http1;
@@ -48,12 +49,7 @@ public static class OpenAICompatibleEndpoints
             if (await bearer.AuthenticateAsync(context).ConfigureAwait(false) is null) return;
             await context.Response.WriteAsJsonAsync(new ModelList(models), OpenAIWireContext.Default.ModelList, contentType: "application/json", context.RequestAborted).ConfigureAwait(false);
         }));
-        // TODO(issue 18): answer with the engine's Embedding once it exists (contract §10); until then OpenAI's 501 body.
-        endpoints.MapPost("/v1/embeddings", OnListener(async context =>
-        {
-            if (await bearer.AuthenticateAsync(context).ConfigureAwait(false) is null) return;
-            await OpenAIErrors.WriteAsync(context, 501, "embeddings are not available on this service yet", "not_implemented").ConfigureAwait(false);
-        }));
+        endpoints.MapPost("/v1/embeddings", OnListener(endpoints.ServiceProvider.GetRequiredService<EmbeddingsEndpoint>().HandleAsync));
         return endpoints;
     }
 

@@ -181,7 +181,7 @@ internal static class OpenAIRequestMapping
     private static Content TextContent(string text) => new() { ContentType = "text", ContentFormat = "raw", Content_ = ByteString.CopyFromUtf8(text) };
 
     /// <summary>The credential for <paramref name="provider"/> from the headers: its own (<c>-&lt;provider&gt;</c>) first, then, for the primary, the plain ones.</summary>
-    private static Proto.Credential? Credential(IHeaderDictionary headers, string provider, bool primary)
+    internal static Proto.Credential? Credential(IHeaderDictionary headers, string provider, bool primary)
     {
         var found = FromHeaders(headers, "-" + provider);
         if (found is null && primary) found = FromHeaders(headers, "");

@@ -76,6 +76,16 @@ internal sealed record CompletionFunction
     [JsonPropertyName("parameters")] public JsonElement? Parameters { get; init; }
 }
 
+internal sealed record EmbeddingsBody
+{
+    [JsonPropertyName("model")] public string? Model { get; init; }
+    /// <summary>A string or an array of strings (token arrays are refused).</summary>
+    [JsonPropertyName("input")] public JsonElement? Input { get; init; }
+    [JsonPropertyName("encoding_format")] public string? EncodingFormat { get; init; }
+    [JsonPropertyName("dimensions")] public int? Dimensions { get; init; }
+    [JsonPropertyName("user")] public string? User { get; init; }
+}
+
 // ---- responses ----
 
 internal sealed record Completion(
@@ -162,6 +172,7 @@ internal sealed record ErrorDetail(
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, MaxDepth = 64)]
 [JsonSerializable(typeof(CompletionRequest))]
+[JsonSerializable(typeof(EmbeddingsBody))]
 [JsonSerializable(typeof(Completion))]
 [JsonSerializable(typeof(CompletionChunk))]
 [JsonSerializable(typeof(ModelList))]

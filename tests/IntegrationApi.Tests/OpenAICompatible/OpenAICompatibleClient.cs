@@ -35,7 +35,7 @@ internal static class OpenAICompatibleClient
     }
 
     /// <summary>Adds fixed headers to every request the SDK sends (how a caller passes <c>x-provider-key</c>).</summary>
-    private sealed class HeaderPolicy(IReadOnlyDictionary<string, string> headers) : PipelinePolicy
+    internal sealed class HeaderPolicy(IReadOnlyDictionary<string, string> headers) : PipelinePolicy
     {
         public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
         {

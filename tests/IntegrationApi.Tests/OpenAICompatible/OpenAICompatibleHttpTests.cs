@@ -279,17 +279,6 @@ public sealed class OpenAICompatibleHttpTests
     }
 
     [Fact]
-    public async Task Embeddings_UntilTheEngineHasThem_Are501WithOpenAIErrorBody()
-    {
-        await using var gateway = await TestGateway.StartAsync();
-        using var http = Raw(gateway);
-
-        var error = await ErrorOf(await http.SendAsync(Post("""{"model":"openai/text-embedding-3-small","input":"hi"}""", path: "/v1/embeddings")).DefaultTimeout());
-
-        Assert.Equal((HttpStatusCode.NotImplemented, "api_error"), (error.Status, error.Type));
-    }
-
-    [Fact]
     public async Task Routes_AnswerOnlyOnTheirOwnListener()
     {
         await using var gateway = await TestGateway.StartAsync();
