@@ -8,6 +8,16 @@ public sealed class IntegrationClientOptions
     /// <summary>Call metadata for every stream and unary call (e.g. <c>x-api-key</c>); asked again for each new stream.</summary>
     public Func<Metadata> Headers { get; set; } = static () => [];
 
+    /// <summary>
+    /// Per-call credentials (async auth, e.g. <c>CallCredentials.FromInterceptor(async (ctx, md) => md.Add("x-api-key", await keys.GetAsync()))</c>),
+    /// asked on every call and every new stream. gRPC sends them only on https:// unless the channel allows insecure ones
+    /// (<see cref="AllowInsecureCallCredentials"/> or <c>GrpcChannelOptions.UnsafeUseInsecureChannelCallCredentials</c>).
+    /// </summary>
+    public CallCredentials? CallCredentials { get; set; }
+
+    /// <summary>For channels the client makes itself (from an address): send <see cref="CallCredentials"/> over plain http:// (loopback, tests).</summary>
+    public bool AllowInsecureCallCredentials { get; set; }
+
     /// <summary>Requests in flight on one stream before the client opens another.</summary>
     public int MaxInFlightPerStream { get; set; } = 32;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Grpc.Core;
 using IntegrationApi.Client;
 using IntegrationApi.Contracts;
 using IntegrationApi.Contracts.Common;
@@ -9,76 +8,65 @@ using IntegrationApi.Contracts.Common;
 namespace IntegrationApi.Cli;
 
 /// <summary>
-/// <c>embed</c> and <c>rerank</c>: one unary call on <c>LlmService</c> each, with the same options as chat
-/// (<c>--address --provider --model --key --api-key --jwt --wait</c>); the positional arguments are the texts
-/// (<c>embed</c>), or the query then the documents (<c>rerank</c>); none means one per stdin line.
+/// The unary commands: <c>embed</c> and <c>rerank</c> on <c>LlmService</c>, <c>verify</c> (the provider service's
+/// <c>VerifyCredential</c>), <c>audit list</c> (<c>AuditLoggingService.GetAllAuditLog</c>).
 /// </summary>
 internal static class CallCommands
 {
-    public const string Usage = """
-        integration-cli embed [options] [text ...]          one vector per text: index, dimensions, the first numbers
-        integration-cli rerank [options] QUERY [document ...] documents best first: index, relevance score, text
-          (options as for chat: --address --provider --model --key --api-key --jwt --wait)
-        """;
-
-    public static async Task<int> RunAsync(string command, string[] args)
+    public static async Task<int> EmbedAsync(CliOptions o, IntegrationClient client, List<string> texts, TextWriter output, CancellationToken ct)
     {
-        CliOptions options;
-        try { options = CliOptions.Parse(args); }
-        catch (ArgumentException ex)
-        {
-            if (ex.Message.Length > 0) Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
-        var texts = options.Prompts;
-        if (texts.Count == 0)
-            while (Console.ReadLine() is { } line)
-                if (line.Trim().Length > 0) texts.Add(line.Trim());
-        if (texts.Count < (command == "rerank" ? 2 : 1)) { Console.Error.WriteLine(command == "rerank" ? "need a query and documents" : "no texts"); return 2; }
-
-        var headers = new Grpc.Core.Metadata();
-        if (options.Jwt is not null) headers.Add("x-internal-service-key", options.Jwt);
-        if (options.ApiKey is not null) headers.Add("x-api-key", options.ApiKey);
-        using var channel = IntegrationClient.CreateChannel(options.Address);
-        await using var client = new IntegrationClient(channel, new IntegrationClientOptions { Headers = () => headers });
-        var credential = new Credential { Value = new Struct { Fields = { ["key"] = Value.ForString(options.RequestKey) } } };
-        try
-        {
-            return command == "embed" ? await EmbedAsync(client, options, credential, texts) : await RerankAsync(client, options, credential, texts);
-        }
-        catch (RpcException ex)
-        {
-            Console.Error.WriteLine($"call failed: {ex.Status.StatusCode} {ex.Status.Detail}");
-            return 1;
-        }
-    }
-
-    private static async Task<int> EmbedAsync(IntegrationClient client, CliOptions o, Credential credential, List<string> texts)
-    {
-        var request = new EmbeddingRequest { ProviderName = o.Provider, Credential = credential };
+        var request = new EmbeddingRequest { ProviderName = o.Provider, Credential = o.Credential() };
         for (var i = 0; i < texts.Count; i++) request.Content[i] = texts[i];
         if (o.Model is not null) request.ModelParameters["model.name"] = Any.Pack(Value.ForString(o.Model));
-        var response = await client.EmbeddingAsync(request);
-        if (!response.Success) { Console.WriteLine($"failed: code={response.Code} {response.Error?.ErrorMessage}"); return 1; }
+        var response = await client.EmbeddingAsync(request, ct).ConfigureAwait(false);
+        if (!response.Success) { output.WriteLine($"failed: code={response.Code} {response.Error?.ErrorMessage}"); return ExitCodes.RequestFailed; }
         foreach (var e in response.Data)
-            Console.WriteLine($"[{e.Index}] dims={e.Embedding_.Count} [{string.Join(", ", e.Embedding_.Take(4).Select(x => x.ToString("0.####", CultureInfo.InvariantCulture)))}, …]");
-        Console.WriteLine($"done: tokens in={Metric(response.Metrics, MetricNames.InputTokens)} time={Milliseconds(response.Metrics)} ms");
-        return 0;
+            output.WriteLine($"[{e.Index}] dims={e.Embedding_.Count} [{string.Join(", ", e.Embedding_.Take(4).Select(x => x.ToString("0.####", CultureInfo.InvariantCulture)))}, …]");
+        output.WriteLine($"done: tokens in={Metric(response.Metrics, MetricNames.InputTokens)} time={Milliseconds(response.Metrics)} ms");
+        return ExitCodes.Ok;
     }
 
-    private static async Task<int> RerankAsync(IntegrationClient client, CliOptions o, Credential credential, List<string> texts)
+    public static async Task<int> RerankAsync(CliOptions o, IntegrationClient client, List<string> texts, TextWriter output, CancellationToken ct)
     {
-        var request = new RerankingRequest { ProviderName = o.Provider, Credential = credential, Query = texts[0] };
+        var request = new RerankingRequest { ProviderName = o.Provider, Credential = o.Credential(), Query = texts[0] };
         for (var i = 1; i < texts.Count; i++)
             request.Content[i - 1] = new Content { ContentType = "text", Content_ = ByteString.CopyFromUtf8(texts[i]) };
         if (o.Model is not null) request.ModelParameters["model.name"] = Any.Pack(Value.ForString(o.Model));
-        var response = await client.RerankingAsync(request);
-        if (!response.Success) { Console.WriteLine($"failed: code={response.Code} {response.Error?.ErrorMessage}"); return 1; }
+        var response = await client.RerankingAsync(request, ct).ConfigureAwait(false);
+        if (!response.Success) { output.WriteLine($"failed: code={response.Code} {response.Error?.ErrorMessage}"); return ExitCodes.RequestFailed; }
         foreach (var r in response.Data)
-            Console.WriteLine($"[{r.Index}] {r.RelevanceScore.ToString("0.0000", CultureInfo.InvariantCulture)} {r.Content.Content_.ToStringUtf8()}");
-        Console.WriteLine($"done: time={Milliseconds(response.Metrics)} ms");
-        return 0;
+            output.WriteLine($"[{r.Index}] {r.RelevanceScore.ToString("0.0000", CultureInfo.InvariantCulture)} {r.Content.Content_.ToStringUtf8()}");
+        output.WriteLine($"done: time={Milliseconds(response.Metrics)} ms");
+        return ExitCodes.Ok;
+    }
+
+    public static async Task<int> VerifyAsync(CliOptions o, IntegrationClient client, TextWriter output, CancellationToken ct)
+    {
+        var response = await client.VerifyCredentialAsync(o.Provider, o.Credential(), ct).ConfigureAwait(false);
+        if (response.Success)
+        {
+            output.WriteLine($"valid: {o.Provider} accepted the credential{(response.HasResponse && response.Response.Length > 0 ? " (" + response.Response + ")" : "")}");
+            return ExitCodes.Ok;
+        }
+        output.WriteLine($"invalid: code={response.Code} {response.ErrorMessage}");
+        return ExitCodes.RequestFailed;
+    }
+
+    public static async Task<int> AuditListAsync(IntegrationClient client, uint page, uint pageSize, IReadOnlyList<(string Key, string Value)> filters,
+        TextWriter output, CancellationToken ct)
+    {
+        var request = new GetAllAuditLogRequest { Paginate = new Paginate { Page = page, PageSize = pageSize } };
+        foreach (var (key, value) in filters) request.Criterias.Add(new Criteria { Key = key, Value = value, Logic = "=" });
+        var response = await client.GetAllAuditLogAsync(request, ct).ConfigureAwait(false);
+        if (!response.Success) { output.WriteLine($"failed: code={response.Code} {response.Error?.ErrorMessage}"); return ExitCodes.RequestFailed; }
+        foreach (var log in response.Data)
+        {
+            var model = log.ExternalAuditMetadatas.FirstOrDefault(m => m.Key == "model_name")?.Value ?? "-";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{log.Id}\t{log.CreatedDate?.ToDateTime():yyyy-MM-ddTHH:mm:ssZ}\t{log.IntegrationName}\t{model}\t{log.Status}\t{log.ResponseStatus}\t{log.TimeTaken / 1e6:0.0} ms"));
+        }
+        output.WriteLine($"page {response.Paginated?.CurrentPage ?? page}: {response.Data.Count} of {response.Paginated?.TotalItem ?? 0} records");
+        return ExitCodes.Ok;
     }
 
     private static string Metric(IEnumerable<Metric> metrics, string name) => metrics.FirstOrDefault(m => m.Name == name)?.Value ?? "-";

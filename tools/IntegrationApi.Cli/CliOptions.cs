@@ -1,102 +1,78 @@
+using System.Globalization;
+using Google.Protobuf.WellKnownTypes;
 using IntegrationApi.Client;
+using IntegrationApi.Contracts;
 
 namespace IntegrationApi.Cli;
 
-/// <summary>Command-line settings; every flag also has an environment variable.</summary>
+/// <summary>Settings shared by every command; each flag also has an environment variable where noted.</summary>
 internal sealed record CliOptions
 {
-    public string Address { get; init; } = Env("INTEGRATION_API_ADDRESS") ?? "http://127.0.0.1:9004";
-    public string Provider { get; init; } = Env("INTEGRATION_API_PROVIDER") ?? "openai";
-    public string? Model { get; init; } = Env("INTEGRATION_API_MODEL");
-    public string? ProviderKey { get; init; } = Env("PROVIDER_KEY");
-    public string? ApiKey { get; init; } = Env("INTEGRATION_API_KEY");
-    public string? Jwt { get; init; } = Env("INTEGRATION_API_JWT");
+    public string Address { get; init; } = "http://127.0.0.1:9004";
+    public string Provider { get; init; } = "openai";
+    public string? Model { get; init; }
+    public string? ProviderKey { get; init; }
+    public string? ApiKey { get; init; }
+    public string? Jwt { get; init; }
     public string? System { get; init; }
     public bool Concurrent { get; init; }
+    public bool Interactive { get; init; }
     public TimeSpan Wait { get; init; }
-    public List<string> Prompts { get; } = [];
+    public double? Temperature { get; init; }
+    public int? MaxTokens { get; init; }
+    public List<string> Prompts { get; init; } = [];
     /// <summary>Fallback targets in order (<c>--fallback provider:model</c>); a null provider is <see cref="Provider"/>.</summary>
-    public List<ChatTargetSpec> Fallbacks { get; } = [];
+    public List<ChatTargetSpec> Fallbacks { get; init; } = [];
     /// <summary>Provider credentials by provider name (<c>--key-for provider=KEY</c>), for fallbacks on other providers.</summary>
-    public Dictionary<string, string> KeysFor { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public Dictionary<string, string> KeysFor { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Extra credential fields (<c>--cred name=value</c>, <c>@file</c> reads the value from a file).</summary>
+    public Dictionary<string, string> CredentialFields { get; init; } = new(StringComparer.Ordinal);
     public uint HedgeMs { get; init; }
 
-    public const string Usage = """
-        integration-cli: send prompts over one StreamChat and print the answers as they stream.
-
-        usage: integration-cli [options] [prompt ...]      (no prompts: one prompt per stdin line)
-          --address URL        service address (INTEGRATION_API_ADDRESS, default http://127.0.0.1:9004)
-          --provider NAME      openai, anthropic, ... (INTEGRATION_API_PROVIDER, default openai)
-          --model NAME         model.name (INTEGRATION_API_MODEL; default per provider)
-          --key KEY            the provider credential sent in each request (PROVIDER_KEY)
-          --key-for NAME=KEY   the credential of provider NAME, for --fallback targets on it (repeatable)
-          --fallback P:MODEL   try provider P, model MODEL when the request fails before its first token
-                               (repeatable, in order; ":MODEL" keeps --provider, "P:" takes P's default model);
-                               it takes --key-for P's key when given, else the request's
-          --hedge-ms N         no first token after N ms: start the next --fallback in parallel, first answer wins
-          --api-key KEY        project API key for x-api-key (INTEGRATION_API_KEY)
-          --jwt TOKEN          service token for x-internal-service-key (INTEGRATION_API_JWT)
-          --system TEXT        a system prompt for every request
-          --concurrent         send every prompt at once (they run concurrently, deltas interleave)
-          --wait SECONDS       retry connecting this long while the service starts
-        """;
-
-    public static CliOptions Parse(string[] args)
-    {
-        var o = new CliOptions();
-        for (var i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            o = args[i] switch
-            {
-                "--address" => o with { Address = Next() },
-                "--provider" => o with { Provider = Next() },
-                "--model" => o with { Model = Next() },
-                "--key" => o with { ProviderKey = Next() },
-                "--api-key" => o with { ApiKey = Next() },
-                "--jwt" => o with { Jwt = Next() },
-                "--system" => o with { System = Next() },
-                "--concurrent" => o with { Concurrent = true },
-                "--key-for" => AddKey(o, Next()),
-                "--fallback" => AddFallback(o, Next()),
-                "--hedge-ms" => o with { HedgeMs = uint.TryParse(Next(), global::System.Globalization.NumberStyles.None, global::System.Globalization.CultureInfo.InvariantCulture, out var ms) ? ms : throw new ArgumentException("--hedge-ms needs a whole number of milliseconds") },
-                "--wait" => o with { Wait = TimeSpan.FromSeconds(double.Parse(Next(), global::System.Globalization.CultureInfo.InvariantCulture)) },
-                "-h" or "--help" => throw new ArgumentException(""),
-                var s when s.StartsWith("--", StringComparison.Ordinal) => throw new ArgumentException($"unknown option {s}"),
-                var prompt => Add(o, prompt),
-            };
-        }
-        if (o.HedgeMs > 0 && o.Fallbacks.Count == 0) throw new ArgumentException("--hedge-ms needs at least one --fallback to hedge with");
-        return o;
-    }
-
     /// <summary>The key the request sends: <c>--key</c>, else <c>--key-for</c> of <see cref="Provider"/>.</summary>
-    public string RequestKey => ProviderKey ?? (KeysFor.TryGetValue(Provider, out var key) ? key : "");
+    public string? RequestKey => ProviderKey ?? (KeysFor.TryGetValue(Provider, out var key) ? key : null);
+
+    /// <summary>The request's credential: <c>key</c> (when given or when nothing else is) plus every <c>--cred</c> field.</summary>
+    public Credential Credential()
+    {
+        var value = new Struct();
+        if (RequestKey is { } key || CredentialFields.Count == 0) value.Fields["key"] = Value.ForString(RequestKey ?? "");
+        foreach (var (name, v) in CredentialFields) value.Fields[name] = Value.ForString(v);
+        return new Credential { Value = value };
+    }
 
     /// <summary>The key a fallback sends: <c>--key-for</c> of its provider when that is another provider; null (the request's) otherwise.</summary>
     public string? FallbackKey(ChatTargetSpec target) =>
         target.Provider is { } p && !p.Equals(Provider, StringComparison.OrdinalIgnoreCase) && KeysFor.TryGetValue(p, out var key) ? key : null;
 
-    private static CliOptions AddKey(CliOptions o, string value)
+    /// <summary>Splits <c>NAME=VALUE</c>; <c>@path</c> as the value reads the file (e.g. a service-account JSON).</summary>
+    public static (string Name, string Value) NameValue(string option, string text, bool allowFile)
     {
-        var equals = value.IndexOf('=', StringComparison.Ordinal);
-        if (equals <= 0) throw new ArgumentException($"--key-for needs NAME=KEY, not \"{value}\"");
-        o.KeysFor[value[..equals].Trim()] = value[(equals + 1)..];
-        return o;
+        var equals = text.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0) throw new CliUsageException($"{option} needs NAME=VALUE, not \"{text}\"");
+        var (name, value) = (text[..equals].Trim(), text[(equals + 1)..]);
+        if (allowFile && value.StartsWith('@'))
+        {
+            try { value = File.ReadAllText(value[1..]); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { throw new CliUsageException($"{option} {name}: cannot read {value[1..]}: {ex.Message}"); }
+        }
+        return (name, value);
     }
 
-    private static CliOptions AddFallback(CliOptions o, string value)
-    {
-        try { o.Fallbacks.Add(ChatTargetSpec.Parse(value)); }
-        catch (FormatException ex) { throw new ArgumentException($"--fallback: {ex.Message}", ex); }
-        return o;
-    }
+    public static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 
-    private static CliOptions Add(CliOptions o, string prompt)
+    public static string DefaultModel(string provider) => provider.ToLowerInvariant() switch
     {
-        o.Prompts.Add(prompt);
-        return o;
-    }
+        "anthropic" => "claude-sonnet-4-5",
+        "gemini" or "vertexai" => "gemini-2.5-flash",
+        "mistral" => "mistral-small-latest",
+        "cohere" => "command-a-03-2025",
+        "replicate" => "meta/meta-llama-3-8b-instruct",
+        _ => "gpt-4o-mini",
+    };
 
-    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+    public static string Invariant(double d) => d.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>A command line that does not make sense (exit code 2).</summary>
+internal sealed class CliUsageException(string message) : Exception(message);
