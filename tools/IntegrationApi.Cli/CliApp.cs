@@ -33,28 +33,54 @@ public sealed class CliApp
 {
     private CliApp() { }
 
-    private readonly Option<string> Address = new("--address") { Description = "service address, http:// or https:// (INTEGRATION_API_ADDRESS)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_ADDRESS") ?? "http://127.0.0.1:9004", Recursive = true };
-    private readonly Option<string> Provider = new("--provider") { Description = "openai, azure, anthropic, gemini, vertexai, cohere, mistral, replicate (INTEGRATION_API_PROVIDER)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_PROVIDER") ?? "openai", Recursive = true };
-    private readonly Option<string?> Model = new("--model") { Description = "model.name (INTEGRATION_API_MODEL; default per provider)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_MODEL"), Recursive = true };
-    private readonly Option<string?> Key = new("--key") { Description = "the provider credential's \"key\" (PROVIDER_KEY)", DefaultValueFactory = _ => CliOptions.Env("PROVIDER_KEY"), Recursive = true };
+    private readonly Option<string> Address = LastWins<string>(new("--address") { Description = "service address, http:// or https:// (INTEGRATION_API_ADDRESS)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_ADDRESS") ?? "http://127.0.0.1:9004", Recursive = true });
+    private readonly Option<string> Provider = LastWins<string>(new("--provider") { Description = "openai, azure, anthropic, gemini, vertexai, cohere, mistral, replicate (INTEGRATION_API_PROVIDER)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_PROVIDER") ?? "openai", Recursive = true });
+    private readonly Option<string?> Model = LastWins<string?>(new("--model") { Description = "model.name (INTEGRATION_API_MODEL; default per provider)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_MODEL"), Recursive = true });
+    private readonly Option<string?> Key = LastWins<string?>(new("--key") { Description = "the provider credential's \"key\" (PROVIDER_KEY)", DefaultValueFactory = _ => CliOptions.Env("PROVIDER_KEY"), Recursive = true });
     private readonly Option<string[]> Cred = new("--cred") { Description = "a credential field NAME=VALUE (repeatable; VALUE @file reads a file), e.g. subscription_key=… endpoint=… for azure, project_id=… region=… service_account_key=@sa.json for vertexai", HelpName = "NAME=VALUE", Recursive = true };
     private readonly Option<string[]> KeyFor = new("--key-for") { Description = "the key of provider NAME, for --fallback targets on it (repeatable)", HelpName = "NAME=KEY", Recursive = true };
-    private readonly Option<string?> ApiKey = new("--api-key") { Description = "project API key sent as x-api-key (INTEGRATION_API_KEY)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_KEY"), Recursive = true };
-    private readonly Option<string?> Jwt = new("--jwt") { Description = "service token sent as x-internal-service-key (INTEGRATION_API_JWT)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_JWT"), Recursive = true };
-    private readonly Option<double> Wait = new("--wait") { Description = "retry connecting this many seconds while the service starts", HelpName = "SECONDS", Recursive = true };
-    private readonly Option<string?> SystemPrompt = new("--system") { Description = "a system prompt for every request" };
-    private readonly Option<double?> Temperature = new("--temperature") { Description = "model.temperature" };
-    private readonly Option<int?> MaxTokens = new("--max-tokens") { Description = "model.max_tokens: the most output tokens" };
+    private readonly Option<string?> ApiKey = LastWins<string?>(new("--api-key") { Description = "project API key sent as x-api-key (INTEGRATION_API_KEY)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_KEY"), Recursive = true });
+    private readonly Option<string?> Jwt = LastWins<string?>(new("--jwt") { Description = "service token sent as x-internal-service-key (INTEGRATION_API_JWT)", DefaultValueFactory = _ => CliOptions.Env("INTEGRATION_API_JWT"), Recursive = true });
+    private readonly Option<double> Wait = LastWins<double>(new("--wait") { Description = "retry connecting this many seconds while the service starts", HelpName = "SECONDS", Recursive = true });
+    private readonly Option<string?> SystemPrompt = LastWins<string?>(new("--system") { Description = "a system prompt for every request" });
+    private readonly Option<double?> Temperature = LastWins<double?>(new("--temperature") { Description = "model.temperature" });
+    private readonly Option<int?> MaxTokens = LastWins<int?>(new("--max-tokens") { Description = "model.max_tokens: the most output tokens" });
     private readonly Option<bool> Concurrent = new("--concurrent") { Description = "send every prompt at once (deltas interleave, labelled [n])" };
     private readonly Option<bool> Interactive = new("--interactive", "-i") { Description = "a conversation: each stdin line is sent as it is typed, with the turns before it" };
     private readonly Option<string[]> Fallback = new("--fallback") { Description = "try provider P, model MODEL when the request fails before its first token (repeatable, in order; \":MODEL\" keeps --provider, \"P:\" takes P's default model)", HelpName = "P:MODEL" };
-    private readonly Option<uint> HedgeMs = new("--hedge-ms") { Description = "no first token after N ms: start the next --fallback in parallel, first answer wins", HelpName = "N" };
+    private readonly Option<uint> HedgeMs = LastWins<uint>(new("--hedge-ms") { Description = "no first token after N ms: start the next --fallback in parallel, first answer wins", HelpName = "N" });
     private readonly Argument<string[]> Prompts = new("prompt") { Description = "prompts (none: one per stdin line, each sent as it is read)", Arity = ArgumentArity.ZeroOrMore };
     private readonly Argument<string[]> Texts = new("text") { Description = "texts (none: one per stdin line)", Arity = ArgumentArity.ZeroOrMore };
     private readonly Argument<string[]> QueryAndDocuments = new("query-and-documents") { Description = "the query, then the documents (none: one per stdin line)", Arity = ArgumentArity.ZeroOrMore };
     private readonly Option<uint> Page = new("--page") { Description = "page number, from 1", DefaultValueFactory = _ => 1 };
     private readonly Option<uint> PageSize = new("--page-size") { Description = "records per page (at most 100)", DefaultValueFactory = _ => 20 };
     private readonly Option<string[]> Filter = new("--filter") { Description = "KEY=VALUE equality filter (provider, model, status, code, finishReason, credentialId; repeatable)", HelpName = "KEY=VALUE" };
+
+    /// <summary>
+    /// A single-valued option that may be repeated, the last one winning (as before System.CommandLine: scripts add
+    /// <c>--key wrong-key</c> after a default <c>--key</c>). One value per occurrence: <c>--key a b</c> leaves <c>b</c> a prompt.
+    /// </summary>
+    private static Option<T> LastWins<T>(Option<T> option)
+    {
+        option.Arity = ArgumentArity.OneOrMore;
+        option.AllowMultipleArgumentsPerToken = false;
+        option.CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0) return default!;
+            var text = result.Tokens[^1].Value;
+            var type = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+            if (type == typeof(string)) return (T)(object)text;
+            var ok = type == typeof(double) ? double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? Box(d) : null
+                : type == typeof(int) ? int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var i) ? Box(i) : null
+                : type == typeof(uint) ? uint.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var u) ? Box(u) : null
+                : throw new NotSupportedException(type.Name);
+            if (ok is null) { result.AddError($"{option.Name}: \"{text}\" is not a valid {type.Name.ToLowerInvariant()}"); return default!; }
+            return (T)ok;
+        };
+        return option;
+
+        static object Box<TValue>(TValue value) => value!;
+    }
 
     /// <summary>Runs the CLI: parses <paramref name="args"/>, reads prompts from <paramref name="input"/>, writes answers to <paramref name="output"/>.</summary>
     public static async Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)

@@ -142,11 +142,12 @@ public sealed class CliTests
     }
 
     [Fact]
-    public async Task TemperatureMaxTokensSystem_ReachTheProvider()
+    public async Task TemperatureMaxTokensSystem_ReachTheProvider_LastRepeatWins()
     {
         await using var gateway = await TestGateway.StartAsync();
-        var (code, _, _) = await CliRunner.RunAsync(CliRunner.Against(gateway, "--key", "test-key",
-            "--temperature", "0.25", "--max-tokens", "77", "--system", "answer in French", "hi"));
+        // A repeated single-valued option: the last one wins (scripts/demo.sh overrides its default --key so).
+        var (code, _, _) = await CliRunner.RunAsync(CliRunner.Against(gateway, "--key", "wrong", "--key", "test-key",
+            "--temperature", "0.9", "--temperature", "0.25", "--max-tokens", "77", "--system", "answer in French", "hi"));
         Assert.Equal(ExitCodes.Ok, code);
         var body = Assert.Single(gateway.OpenAI.Requests).Json!.Value;
         Assert.Equal(0.25, body.GetProperty("temperature").GetDouble());
