@@ -1,0 +1,180 @@
+using System.Text;
+using System.Text.Json;
+using IntegrationApi.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using static IntegrationApi.Tests.Infrastructure.TestRequests;
+
+namespace IntegrationApi.Tests.Functional;
+
+/// <summary>
+/// Real provider traffic (Recordings/README.md) replayed through each adapter and the whole service: the fake answers the
+/// chat call with the recorded bytes; the test checks what the adapter sent and what the client received.
+/// </summary>
+public sealed class RecordedTrafficTests
+{
+    private static string Recording(string path) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Recordings", path));
+
+    /// <summary>The last fenced block of a markdown transcript (the recorded answer), as recorded.</summary>
+    private static string LastFencedBlock(string markdown)
+    {
+        var end = markdown.LastIndexOf("```", StringComparison.Ordinal);
+        var start = markdown.LastIndexOf("```", end - 1, StringComparison.Ordinal);
+        var body = markdown[(start + 3)..end];
+        return body[(body.IndexOf('\n') + 1)..];
+    }
+
+    /// <summary>Serves <paramref name="body"/> as the answer to the provider's chat call (not to a token exchange).</summary>
+    private void Serve(TestGateway gateway, string provider, string body)
+    {
+        gateway.Fake(provider).Intercept = async context =>
+        {
+            if (context.Request.Method != "POST" || context.Request.Path.Value?.Contains("token", StringComparison.Ordinal) == true) return false;
+            using var reader = new StreamReader(context.Request.Body);
+            Sent[provider] = await reader.ReadToEndAsync();
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync(Terminated(body));
+            return true;
+        };
+    }
+
+    /// <summary>
+    /// The recorded files lost the blank line that ends the last event (editors and the markdown fence drop a file's final
+    /// newlines; the wire has them, and the SSE spec discards an event that the body ends inside): it is put back.
+    /// </summary>
+    private static string Terminated(string body) => body.EndsWith("\n\n", StringComparison.Ordinal) ? body : body.TrimEnd('\n') + "\n\n";
+
+    /// <summary>The body the adapter sent, by provider (xunit makes an instance per test).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Sent = new();
+
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("azure")] // the same Chat Completions stream, through the Azure adapter
+    public async Task Recorded_OpenAIStream_TextAndFinish(string provider)
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        Serve(gateway, provider, LastFencedBlock(Recording("openai/streaming.md")));
+        using var stream = gateway.OpenStream(provider);
+
+        await stream.SendAsync(gateway.NewChat(provider, "what is Coca Cola"));
+        var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+
+        Assert.True(terminal.Success, terminal.Describe());
+        Assert.Equal("Coca-Cola is a globally recognized beverage company best known for its flagship product, Coca-Cola, a carbonated soft drink", terminal.Text());
+        Assert.Equal(terminal.Text(), stream.DeltaText());
+        Assert.Equal("stop", terminal.FinishReason);
+        using var body = JsonDocument.Parse(Sent[provider]);
+        Assert.True(body.RootElement.GetProperty("stream").GetBoolean());
+        Assert.True(body.RootElement.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Recorded_MistralStream_UsageOnTheFinishChunk_LengthFinish()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        Serve(gateway, "mistral", LastFencedBlock(Recording("mistral/streaming.md")));
+
+        var response = await gateway.ChatAsync("mistral", gateway.NewChat("mistral", "what is Coca Cola"));
+
+        Assert.True(response.Success, response.Describe());
+        Assert.StartsWith("Coca-Cola, often referred to as Coke, is a carbonated soft drink", response.Text());
+        Assert.EndsWith(" most recognizable", response.Text());
+        Assert.Equal("length", response.FinishReason);
+        Assert.Equal(("34", "100", "134"), (response.Metric("INPUT_TOKEN"), response.Metric("OUTPUT_TOKEN"), response.Metric("TOTAL_TOKEN")));
+        using var body = JsonDocument.Parse(Sent["mistral"]);
+        Assert.False(body.RootElement.TryGetProperty("stream_options", out _)); // Mistral refuses it
+    }
+
+    [Fact]
+    public async Task Recorded_AnthropicToolUseStream_TextToolCallAndUsage()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        Serve(gateway, "anthropic", Recording("anthropic/tool_use_response.txt"));
+        var request = gateway.NewChat("anthropic", "What's the weather in Paris?");
+        request.ToolDefinitions.Add(WeatherTool());
+
+        var response = await gateway.ChatAsync("anthropic", request);
+
+        Assert.True(response.Success, response.Describe());
+        Assert.Equal("I'll check the current weather in Paris for you.", response.Text());
+        var call = Assert.Single(response.Data.ToolCalls);
+        Assert.Equal(("toolu_01NRLabsLyVHZPKxbKvkfSMn", "get_weather"), (call.Id, call.Function.Name));
+        Assert.Equal("Paris", JsonDocument.Parse(call.Function.Arguments).RootElement.GetProperty("location").GetString());
+        Assert.Equal("tool_calls", response.FinishReason);
+        Assert.Equal(("377", "65"), (response.Metric("INPUT_TOKEN"), response.Metric("OUTPUT_TOKEN")));
+        Assert.Equal("0", response.Metric("CACHE_WRITE_INPUT_TOKEN"));
+    }
+
+    [Fact]
+    public async Task Recorded_AnthropicBasicStream_Text()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        Serve(gateway, "anthropic", Recording("anthropic/basic_response.txt"));
+
+        var response = await gateway.ChatAsync("anthropic", gateway.NewChat("anthropic", "Say hello there!"));
+
+        Assert.True(response.Success, response.Describe());
+        Assert.Equal("Hello there!", response.Text());
+        Assert.Equal("stop", response.FinishReason);
+    }
+
+    [Theory]
+    [InlineData("gemini")]
+    [InlineData("vertexai")] // the same GenerateContentResponse chunks, through the Vertex AI adapter
+    public async Task Recorded_GeminiFunctionCallStream_SignatureKeptAndThinkingTokens(string provider)
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var recorded = Recording("gemini/streaming_function_calling_response_0.txt");
+        Serve(gateway, provider, recorded);
+        var request = gateway.NewChat(provider, "What's the weather in Tokyo?");
+        request.ToolDefinitions.Add(WeatherTool());
+
+        var response = await gateway.ChatAsync(provider, request);
+
+        Assert.True(response.Success, response.Describe());
+        var call = Assert.Single(response.Data.ToolCalls);
+        Assert.Equal("getWeather", call.Function.Name);
+        Assert.Equal("tool_calls", response.FinishReason);
+        Assert.Equal(("83", "118", "201", "104"), (response.Metric("INPUT_TOKEN"), response.Metric("OUTPUT_TOKEN"), response.Metric("TOTAL_TOKEN"), response.Metric("REASONING_TOKEN")));
+        var state = Assert.Single(response.Data.Contents, c => c.ContentType == "reasoning");
+        var signature = JsonDocument.Parse(recorded[6..]).RootElement.GetProperty("candidates")[0].GetProperty("content").GetProperty("parts")[0].GetProperty("thoughtSignature").GetString();
+        Assert.Equal(signature, state.Meta.Fields["signature"].StringValue);
+        Assert.Equal(call.Id, state.Meta.Fields["toolCallId"].StringValue);
+    }
+
+    [Fact]
+    public async Task Recorded_GeminiLongStream_AllTextAndCumulativeUsage()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        Serve(gateway, "gemini", Recording("gemini/streaming_long_response.txt"));
+        using var stream = gateway.OpenStream("gemini");
+
+        await stream.SendAsync(gateway.NewChat("gemini", "Write a console Tetris game"));
+        var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+
+        Assert.True(terminal.Success, terminal.Describe());
+        Assert.StartsWith("Okay, let's create a Tetr", terminal.Text());
+        Assert.EndsWith("ghost pieces, hold functionality, sound, high scores, etc.", terminal.Text());
+        Assert.Equal(terminal.Text(), stream.DeltaText());
+        Assert.Equal(("4", "7989", "7993", "2042"), (terminal.Metric("INPUT_TOKEN"), terminal.Metric("OUTPUT_TOKEN"), terminal.Metric("TOTAL_TOKEN"), terminal.Metric("REASONING_TOKEN")));
+    }
+
+    [Fact]
+    public async Task Recorded_CohereStream_TextAndUsage()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        // The recorder kept each event's JSON on a line of its own; SSE frames it as "event: <type>" + "data: <json>".
+        var sse = new StringBuilder();
+        foreach (var line in LastFencedBlock(Recording("cohere/streaming.md")).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            sse.Append("event: ").Append(JsonDocument.Parse(line).RootElement.GetProperty("type").GetString()).Append("\ndata: ").Append(line).Append("\n\n");
+        Serve(gateway, "cohere", sse.ToString());
+
+        var response = await gateway.ChatAsync("cohere", gateway.NewChat("cohere", "what is Coca Cola?"));
+
+        Assert.True(response.Success, response.Describe());
+        Assert.StartsWith("Coca-Cola is a carbonated soft drink sold in stores, restaurants, and vending machines in more than 200 countries.", response.Text());
+        Assert.EndsWith("one of the largest beverage companies in the world.", response.Text());
+        Assert.Equal("stop", response.FinishReason);
+        Assert.Equal(("21", "105"), (response.Metric("INPUT_TOKEN"), response.Metric("OUTPUT_TOKEN"))); // billed units, as the adapter reports Cohere usage
+    }
+}
