@@ -61,7 +61,7 @@ public sealed class StreamChatLifecycleTests
         // Only the drain deadline may fire while the clock is stepped: the request's own limits are a day away.
         await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
         {
-            ["Engine:DrainTimeout"] = "00:00:20", ["Engine:IdleTimeout"] = "1.00:00:00", ["Engine:TotalTimeout"] = "1.00:00:00",
+            ["Engine:DrainTimeout"] = "00:00:20", ["Engine:IdleTimeout"] = "1.00:00:00", ["Engine:TotalTimeout"] = "1.00:00:00", ["Engine:DrainLinger"] = "00:00:00",
         }, time: clock);
         gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.Stall, FaultAfterChunks = 1 };
         using var stream = gateway.OpenStream("openai");
@@ -104,7 +104,7 @@ public sealed class StreamChatLifecycleTests
     public async Task MaximumStreamAge_StreamDrainsAndEndsOk()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:05:00" }, time: clock);
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:05:00", ["Engine:DrainLinger"] = "00:00:00" }, time: clock);
         gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a"] };
         using var stream = gateway.OpenStream("openai");
 
