@@ -74,8 +74,16 @@ public sealed class MultiInstanceTests(ITestOutputHelper output)
         };
         var ports = Enumerable.Range(0, 7).Select(_ => RedisServer.FreePort()).Distinct().ToArray();
         Assert.Equal(7, ports.Length);
-        var instances = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => ServiceProcess.StartAsync($"i{i + 1}", ports[2 * i], ports[2 * i + 1],
-            new Dictionary<string, string>(settings) { ["Engine:MachineId"] = (i + 1).ToString() })));
+        var starting = Enumerable.Range(0, 3).Select(i => ServiceProcess.StartAsync($"i{i + 1}", ports[2 * i], ports[2 * i + 1],
+            new Dictionary<string, string>(settings) { ["Engine:MachineId"] = (i + 1).ToString() })).ToArray();
+        try { await Task.WhenAll(starting); }
+        catch
+        {
+            // One did not come up: the others must not outlive the test.
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully)) await started.Result.DisposeAsync();
+            throw;
+        }
+        var instances = starting.Select(t => t.Result).ToArray();
         try
         {
             await using var haproxy = await HaproxyProcess.StartAsync(ports[6], instances.Select(i => i.GrpcPort));

@@ -61,15 +61,23 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{httpPort}",
         };
         var instance = new ServiceProcess(Process.Start(StartInfo(all, []))!, grpcPort, httpPort, name);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var started = Stopwatch.StartNew();
-        while (true)
+        try
         {
-            if (instance.HasExited) throw new InvalidOperationException($"{name} exited at start:\n{string.Join("\n", instance.Output)}");
-            try { if ((await http.GetAsync($"http://127.0.0.1:{httpPort}/healthz")).IsSuccessStatusCode) return instance; }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { }
-            if (started.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"{name} did not come up within 30 s:\n{string.Join("\n", instance.Output)}");
-            await Task.Delay(100); // bounded polling of a child process
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            var started = Stopwatch.StartNew();
+            while (true)
+            {
+                if (instance.HasExited) throw new InvalidOperationException($"{name} exited at start:\n{string.Join("\n", instance.Output)}");
+                try { if ((await http.GetAsync($"http://127.0.0.1:{httpPort}/healthz")).IsSuccessStatusCode) return instance; }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException) { }
+                if (started.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"{name} did not come up within 30 s:\n{string.Join("\n", instance.Output)}");
+                await Task.Delay(100); // bounded polling of a child process
+            }
+        }
+        catch
+        {
+            await instance.DisposeAsync(); // never left running
+            throw;
         }
     }
 
