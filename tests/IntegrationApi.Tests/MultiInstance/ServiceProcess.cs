@@ -59,6 +59,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             ["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{grpcPort}",
             ["Kestrel:Endpoints:Http:Url"] = $"http://127.0.0.1:{httpPort}",
+            ["Kestrel:Endpoints:OpenAI:Url"] = "http://127.0.0.1:0",   // the OpenAI-compatible listener: not used here, on a port the system picks
         };
         var instance = new ServiceProcess(Process.Start(StartInfo(all, []))!, grpcPort, httpPort, name);
         try
