@@ -74,6 +74,7 @@ url() { sed -n "s/^$1_BASE_URL=//p" "$work/fakes.out"; }
 echo "== starting the service (gRPC 127.0.0.1:$grpc_port, /metrics on :$http_port)"
 src/IntegrationApi/$bin/IntegrationApi --environment Development --contentRoot "$PWD/src/IntegrationApi" \
   --Kestrel:Endpoints:Grpc:Url="http://127.0.0.1:$grpc_port" --Kestrel:Endpoints:Http:Url="http://127.0.0.1:$http_port" \
+  --Kestrel:Endpoints:OpenAI:Url="http://127.0.0.1:0" \
   --Providers:OpenAI:BaseUrl="$(url OPENAI)" --Providers:Anthropic:BaseUrl="$(url ANTHROPIC)" \
   --Providers:Gemini:BaseUrl="$(url GEMINI)" --Providers:Cohere:BaseUrl="$(url COHERE)" \
   --Providers:Mistral:BaseUrl="http://127.0.0.1:$closed_port/" --Providers:Replicate:BaseUrl="$(url REPLICATE)" \

@@ -4,7 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
-port="${DEMO_PORT:-19004}"
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -21,16 +20,34 @@ for _ in $(seq 1 100); do grep -q REPLICATE_BASE_URL "$work/fakes.out" 2>/dev/nu
 url() { sed -n "s/^$1_BASE_URL=//p" "$work/fakes.out"; }
 for p in OPENAI ANTHROPIC GEMINI COHERE MISTRAL REPLICATE; do echo "   $p fake: $(url $p)"; done
 
-echo "== starting the service on 127.0.0.1:$port (Development settings: API key rpd-prj-dev-key)"
-src/IntegrationApi/$bin/IntegrationApi --environment Development --contentRoot "$PWD/src/IntegrationApi" \
-  --Kestrel:Endpoints:Grpc:Url="http://127.0.0.1:$port" --Kestrel:Endpoints:Http:Url="http://127.0.0.1:$((port + 1))" \
+# Port 0 unless DEMO_PORT is set: the system picks free ports, and the demo reads them from its own service's
+# "Now listening on" lines, so it never talks to something else that already listens.
+port="${DEMO_PORT:-0}"
+http_port=0; openai_port=0; [ "$port" -ne 0 ] && http_port=$((port + 1)) && openai_port=$((port + 2))
+touch "$work/service.out"
+echo "== starting the service (Development settings: API key rpd-prj-dev-key; audit and keys in a temporary folder)"
+src/IntegrationApi/$bin/IntegrationApi --environment Development \
+  --Kestrel:Endpoints:Grpc:Url="http://127.0.0.1:$port" --Kestrel:Endpoints:Http:Url="http://127.0.0.1:$http_port" \
+  --Kestrel:Endpoints:OpenAI:Url="http://127.0.0.1:$openai_port" \
+  --Audit:SqlitePath="$work/audit.db" --Auth:KeyStorePath="$work/keys.db" \
   --Providers:OpenAI:BaseUrl="$(url OPENAI)" --Providers:Anthropic:BaseUrl="$(url ANTHROPIC)" \
   --Providers:Gemini:BaseUrl="$(url GEMINI)" --Providers:Cohere:BaseUrl="$(url COHERE)" \
   --Providers:Mistral:BaseUrl="$(url MISTRAL)" --Providers:Replicate:BaseUrl="$(url REPLICATE)" \
-  --Logging:LogLevel:Default=Warning > "$work/service.out" 2>&1 &
-pids+=($!)
+  --Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft.Hosting.Lifetime=Information > "$work/service.out" 2>&1 &
+service=$!
+pids+=($service)
+# Up when our own process says where it listens (the gRPC endpoint is listed first); if it exits first, show why.
+address=""
+for _ in $(seq 1 300); do
+  address=$(sed -n 's/.*Now listening on: \(http[^ ]*\).*/\1/p' "$work/service.out" | head -n 1)
+  [ -n "$address" ] && break
+  kill -0 "$service" 2>/dev/null || { echo "the service did not start:" >&2; cat "$work/service.out" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$address" ] || { echo "the service did not start within 30 s:" >&2; cat "$work/service.out" >&2; exit 1; }
+echo "   listening on $address"
 
-cli() { tools/IntegrationApi.Cli/$bin/integration-cli --address "http://127.0.0.1:$port" --api-key rpd-prj-dev-key --key demo-key --wait 30 "$@"; }
+cli() { tools/IntegrationApi.Cli/$bin/integration-cli --address "$address" --api-key rpd-prj-dev-key --key demo-key --wait 30 "$@"; }
 
 echo
 echo "== one stream, three concurrent requests to OpenAI (interleaved, told apart by clientRequestId)"

@@ -11,8 +11,8 @@ internal static class BenchRequests
     public const string Model = "gpt-4o-mini";
     public const string Prompt = "Say hello in one short sentence.";
 
-    public static string OpenAIBody(bool stream) =>
-        $$"""{"model":"{{Model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"{{Prompt}}"}]}""";
+    public static string OpenAIBody(bool stream, string model = Model) =>
+        $$"""{"model":"{{model}}","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"{{Prompt}}"}]}""";
 
     public static ChatRequest Grpc()
     {

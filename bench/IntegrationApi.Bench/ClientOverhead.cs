@@ -42,6 +42,7 @@ internal static class ClientOverhead
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0",
+                ["Kestrel:Endpoints:OpenAI:Url"] = "http://127.0.0.1:0",
                 ["Kestrel:EndpointDefaults:Protocols"] = "Http2",
                 ["Engine:RequestsPerSecondPerStream"] = "0", // measure the gateway, not its limits
                 ["Providers:OpenAI:BaseUrl"] = fake.BaseUrl,

@@ -39,6 +39,9 @@ internal static class GatewayBench
         using var direct = new HttpChatTarget("upstream (direct)", upstream.BaseUrl + "/chat/completions", ("authorization", "Bearer " + BenchUpstream.Key));
         await using var oursTarget = new GrpcChatTarget("integration-api", ours.Address, ApiKey);
         using var oursSequential = new GrpcSequentialTarget("integration-api", oursTarget);
+        // The same service through its OpenAI-compatible HTTP surface (docs/openai-http.md): regime (a) only.
+        using var oursHttp = new HttpChatTarget("integration-api (OpenAI HTTP)", ours.OpenAIAddress + "/v1/chat/completions", "openai/" + BenchRequests.Model,
+            ("authorization", "Bearer " + ApiKey), ("x-provider-key", BenchUpstream.Key));
 
         if (settings.Floor)
         {
@@ -46,7 +49,7 @@ internal static class GatewayBench
             await ours.Process.InterruptAsync();
             return 0;
         }
-        var sequentialTargets = new List<IChatTarget> { direct, oursSequential };
+        var sequentialTargets = new List<IChatTarget> { direct, oursSequential, oursHttp };
         sequentialTargets.AddRange(peers.Select(p => (IChatTarget)p.Target));
         await Regimes.WarmUpAsync(sequentialTargets, settings.Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(8));
 
@@ -101,7 +104,7 @@ internal static class GatewayBench
     {
         var dll = Path.Combine(BenchPaths.RepoRoot, "src", "IntegrationApi", "bin", "Release", "net10.0", "IntegrationApi.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException("build the service in Release first (bench/run.sh does)", dll);
-        var (grpcPort, httpPort) = (FreePort(), FreePort());
+        var (grpcPort, httpPort, openAIPort) = (FreePort(), FreePort(), FreePort());
         var audit = Path.Combine(BenchPaths.Work, "audit.db");
         foreach (var f in Directory.GetFiles(BenchPaths.Work, "audit.db*")) File.Delete(f);
         string[] args =
@@ -109,6 +112,7 @@ internal static class GatewayBench
             dll,
             $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpcPort}",
             $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{httpPort}",
+            $"--Kestrel:Endpoints:OpenAI:Url=http://127.0.0.1:{openAIPort}",
             $"--Providers:OpenAI:BaseUrl={upstream}",
             $"--Auth:ApiKeys:0:Sha256={CallerAuthenticator.HashKey(ApiKey)}",
             "--Auth:ApiKeys:0:OrganizationId=1",
@@ -133,7 +137,7 @@ internal static class GatewayBench
             environment: environment);
         using var http = new HttpClient();
         await process.WaitReadyAsync(async () => (await http.GetAsync($"http://127.0.0.1:{httpPort}/healthz")).IsSuccessStatusCode, TimeSpan.FromSeconds(60));
-        return new OursGateway(process, $"http://127.0.0.1:{grpcPort}");
+        return new OursGateway(process, $"http://127.0.0.1:{grpcPort}") { OpenAIAddress = $"http://127.0.0.1:{openAIPort}" };
     }
 
     private static async Task<(GatewayProcess, HttpChatTarget)?> StartPortkeyAsync(BenchSettings settings, string upstream, BenchReport report)
@@ -186,5 +190,7 @@ internal sealed class OursGateway(GatewayProcess process, string address) : IAsy
 {
     public GatewayProcess Process { get; } = process;
     public string Address { get; } = address;
+    /// <summary>The OpenAI-compatible HTTP listener (base address, no path).</summary>
+    public string OpenAIAddress { get; init; } = "";
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 }

@@ -26,15 +26,20 @@ internal sealed class HttpChatTarget : IChatTarget, IDisposable
     private readonly HttpClient _http;
     private readonly Uri _url;
     private readonly (string, string)[] _headers;
-    private readonly byte[] _streamBody = Encoding.UTF8.GetBytes(BenchRequests.OpenAIBody(true));
-    private readonly byte[] _unaryBody = Encoding.UTF8.GetBytes(BenchRequests.OpenAIBody(false));
+    private readonly byte[] _streamBody;
+    private readonly byte[] _unaryBody;
     private int _failuresShown;
 
     public string Name { get; }
 
-    public HttpChatTarget(string name, string url, params (string, string)[] headers)
+    public HttpChatTarget(string name, string url, params (string, string)[] headers) : this(name, url, BenchRequests.Model, headers) { }
+
+    /// <summary>A target whose <c>model</c> field is <paramref name="model"/> (our OpenAI-compatible surface takes <c>openai/gpt-4o-mini</c>).</summary>
+    public HttpChatTarget(string name, string url, string model, params (string, string)[] headers)
     {
         Name = name;
+        _streamBody = Encoding.UTF8.GetBytes(BenchRequests.OpenAIBody(true, model));
+        _unaryBody = Encoding.UTF8.GetBytes(BenchRequests.OpenAIBody(false, model));
         _url = new Uri(url);
         _headers = headers;
         _http = new HttpClient(new SocketsHttpHandler

@@ -36,11 +36,20 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
         var request = ToRequest(messages, options);
         // With fallbacks, which model answers is known only at the terminal (MODEL_NAME).
         var deltaModel = request.Fallbacks.Count == 0 ? options?.ModelId ?? defaultModel : null;
+        var streamedReasoning = false;
         await foreach (var response in client.StreamAsync(request, cancellationToken).ConfigureAwait(false))
         {
             var id = response.RequestId.ToString(CultureInfo.InvariantCulture);
             if (response.FinishReason.Length == 0)
             {
+                if (response.Data?.Contents.Any(c => c.ContentType == ReasoningType) == true)
+                {
+                    streamedReasoning = true;
+                    yield return new ChatResponseUpdate(ChatRole.Assistant, [.. response.Data.Contents.Select(c => c.ContentType == ReasoningType
+                        ? (AIContent)new TextReasoningContent(c.Content_.ToStringUtf8())
+                        : new TextContent(c.Content_.ToStringUtf8()))]) { ResponseId = id, ModelId = deltaModel };
+                    continue;
+                }
                 yield return new ChatResponseUpdate(ChatRole.Assistant, Text(response.Data)) { ResponseId = id, ModelId = deltaModel };
                 continue;
             }
@@ -50,7 +59,7 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
                 {
                     Provider = served?.Provider, Model = served?.Model, Attempts = served?.Attempts,
                 };
-            yield return Final(response, id, served, deltaModel);
+            yield return Final(response, id, served, deltaModel, streamedReasoning);
         }
     }
 
@@ -93,6 +102,10 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
             _ => null,
         });
         Param("model.response_format", options?.ResponseFormat is ChatResponseFormatJson ? Value.ForString("{\"type\":\"json_object\"}") : null);
+        // Any other model.* parameter (model.thinking, model.include_reasoning, …) as given in AdditionalProperties.
+        foreach (var (key, value) in options?.AdditionalProperties ?? [])
+            if (key.StartsWith("model.", StringComparison.Ordinal) && !request.ModelParameters.ContainsKey(key) && ToValue(value) is { } v)
+                request.ModelParameters[key] = Any.Pack(v);
         foreach (var tool in options?.Tools?.OfType<AIFunctionDeclaration>() ?? [])
             request.ToolDefinitions.Add(new Proto.ToolDefinition
             {
@@ -143,13 +156,31 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
         return null;
     }
 
+    /// <summary>The <see cref="UsageDetails.AdditionalCounts"/> key of input tokens written to the provider's prompt cache.</summary>
+    public const string CacheWriteCount = "CacheWriteInputTokenCount";
+
     private static Common.Message ToMessage(ChatMessage m)
     {
         var message = new Common.Message { Role = m.Role.Value };
+        var streamedReasoning = new System.Text.StringBuilder();
         foreach (var content in m.Contents)
         {
             switch (content)
             {
+                case TextReasoningContent reasoning when m.Role == ChatRole.Assistant:
+                    // Reasoning this service returned goes back with its state (ProtectedData). Streamed reasoning text arrives
+                    // without state, and its state after it with no text (see Final): the text is joined back to that state here.
+                    var meta = ReasoningMeta(reasoning.ProtectedData);
+                    if (meta is null)
+                    {
+                        streamedReasoning.Append(reasoning.Text);
+                        break;
+                    }
+                    var thought = reasoning.Text is { Length: > 0 } own ? own
+                        : meta.Fields.GetValueOrDefault("type")?.StringValue is "thinking" or "thought" ? streamedReasoning.ToString() : "";
+                    streamedReasoning.Clear();
+                    message.Contents.Add(new Common.Content { ContentType = ReasoningType, ContentFormat = "raw", Content_ = ByteString.CopyFromUtf8(thought), Meta = meta });
+                    break;
                 case TextContent text:
                     message.Contents.Add(new Common.Content { ContentType = "text", ContentFormat = "raw", Content_ = ByteString.CopyFromUtf8(text.Text) });
                     break;
@@ -178,6 +209,24 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
             }
         }
         return message;
+    }
+
+    private static Value? ToValue(object? value) => value switch
+    {
+        null => null,
+        string text => Value.ForString(text),
+        bool flag => Value.ForBool(flag),
+        int or long or float or double or decimal => Value.ForNumber(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
+        JsonElement json => JsonParser.Default.Parse<Value>(json.GetRawText()),
+        _ => JsonParser.Default.Parse<Value>(JsonSerializer.Serialize(value)),
+    };
+
+    private static Struct? ReasoningMeta(string? protectedData)
+    {
+        if (string.IsNullOrEmpty(protectedData)) return null;
+        try { return JsonParser.Default.Parse<Struct>(protectedData); }
+        catch (InvalidJsonException) { return null; }
+        catch (InvalidProtocolBufferException) { return null; }
     }
 
     /// <summary>A JSON schema (as Microsoft.Extensions.AI makes them for functions) in the contract's FunctionParameter shape.</summary>
@@ -209,9 +258,19 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
     private static string Text(Common.Message? message) =>
         message is null ? "" : string.Concat(message.Contents.Where(c => c.ContentType is "text" or "").Select(c => c.Content_.ToStringUtf8()));
 
-    private static ChatResponseUpdate Final(Proto.ChatResponse response, string id, ServedBy? served, string? model)
+    /// <summary>The content type of reasoning contents (docs/contract.md §8).</summary>
+    private const string ReasoningType = "reasoning";
+
+    private static ChatResponseUpdate Final(Proto.ChatResponse response, string id, ServedBy? served, string? model, bool streamedReasoning)
     {
         var contents = new List<AIContent>();
+        // Reasoning state: the provider's data (Content.meta) rides in ProtectedData as JSON and goes back as meta. When its
+        // text was streamed already, only the state comes here (ToChatResponseAsync joins it to the streamed text).
+        foreach (var r in response.Data?.Contents.Where(c => c.ContentType == ReasoningType) ?? [])
+            contents.Add(new TextReasoningContent(streamedReasoning && r.Meta?.Fields.GetValueOrDefault("type")?.StringValue is "thinking" or "thought" ? "" : r.Content_.ToStringUtf8())
+            {
+                ProtectedData = r.Meta is { Fields.Count: > 0 } meta ? JsonFormatter.Default.Format(meta) : null,
+            });
         foreach (var call in response.Data?.ToolCalls ?? [])
             contents.Add(new FunctionCallContent(call.Id, call.Function?.Name ?? "", ParseArguments(call.Function?.Arguments)));
         long? Metric(string name) => response.Metrics.FirstOrDefault(m => m.Name == name) is { } m && long.TryParse(m.Value, CultureInfo.InvariantCulture, out var v) ? v : null;
@@ -220,6 +279,10 @@ public sealed class IntegrationChatClient(IntegrationClient client, string provi
             InputTokenCount = Metric(IntegrationApi.Contracts.MetricNames.InputTokens),
             OutputTokenCount = Metric(IntegrationApi.Contracts.MetricNames.OutputTokens),
             TotalTokenCount = Metric(IntegrationApi.Contracts.MetricNames.TotalTokens),
+            CachedInputTokenCount = Metric(IntegrationApi.Contracts.MetricNames.CachedInputTokens),
+            ReasoningTokenCount = Metric(IntegrationApi.Contracts.MetricNames.ReasoningTokens),
+            AdditionalCounts = Metric(IntegrationApi.Contracts.MetricNames.CacheWriteInputTokens) is { } written
+                ? new AdditionalPropertiesDictionary<long> { [CacheWriteCount] = written } : null,
         }));
         AdditionalPropertiesDictionary? properties = null;
         if (served is not null)

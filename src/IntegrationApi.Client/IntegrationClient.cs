@@ -20,6 +20,7 @@ public sealed partial class IntegrationClient : IAsyncDisposable
     private readonly string _idPrefix = Guid.NewGuid().ToString("N")[..8];
     private long _nextId;
     private int _streamsOpened;
+    private long _resent;
     private volatile bool _unaryOnly;
 
     public IntegrationClient(GrpcChannel channel, IntegrationClientOptions? options = null)
@@ -47,6 +48,9 @@ public sealed partial class IntegrationClient : IAsyncDisposable
 
     /// <summary>Streams opened since the client was made (reconnects count).</summary>
     public int StreamsOpened => Volatile.Read(ref _streamsOpened);
+
+    /// <summary>Requests re-sent on a new stream because theirs ended or drained before their first delta.</summary>
+    public long Resent => Interlocked.Read(ref _resent);
 
     /// <summary>True once the server answered StreamChat with Unimplemented and the client fell back to unary Chat.</summary>
     public bool UsesUnaryFallback => _unaryOnly;
@@ -87,9 +91,13 @@ public sealed partial class IntegrationClient : IAsyncDisposable
                 _unaryOnly = true; // an old server: unary Chat from now on; nothing was produced yet
                 continue;
             }
-            if (!pending.Started && _options.ResendBeforeFirstDelta && attempt == 0) continue;
-            var why = pending.Started ? "it was not re-sent because it had started answering" : "it had been re-sent once already";
-            throw new IntegrationStreamException($"the stream ended before the request finished ({failure.StatusCode}: {failure.Detail}); {why}", failure);
+            if (!pending.Started && _options.ResendBeforeFirstDelta && attempt < _options.MaxResends)
+            {
+                Interlocked.Increment(ref _resent);
+                continue;
+            }
+            var why = pending.Started ? "it was not re-sent because it had started answering" : $"it had been re-sent {attempt} times already";
+            throw new IntegrationStreamException($"the stream ended before the request finished ({failure.StatusCode}: {failure.Detail}); {why}", failure, pending.Started);
         }
     }
 

@@ -10,8 +10,18 @@ namespace IntegrationApi.Client;
 /// reader loop hands each response to its request by <c>clientRequestId</c>. When the call ends, every
 /// request still open fails with how it ended.
 /// </summary>
+/// <remarks>
+/// A server draining the stream (its maximum age, or shutdown; docs/contract.md §3.8) answers new requests with a
+/// <c>503</c> "draining" terminal before running them: such a request fails here as not run (so it is re-sent on
+/// another stream), the stream takes no more requests and is half-closed, and the call then ends <c>OK</c> with the
+/// trailer <c>integration-api-stream-end</c>, which is reported as <see cref="StatusCode.Unavailable"/>.
+/// </remarks>
 internal sealed class StreamConnection
 {
+    /// <summary>Trailer of a call the server ended so that the client reopens (<c>max-age</c> or <c>shutdown</c>).</summary>
+    public const string StreamEndTrailer = "integration-api-stream-end";
+    private const string DrainingPrefix = "the server is draining";
+
     private readonly AsyncDuplexStreamingCall<ChatRequest, ChatResponse> _call;
     private readonly Channel<ChatRequest> _outbox = Channel.CreateUnbounded<ChatRequest>(new() { SingleReader = true });
     private readonly ConcurrentDictionary<string, PendingRequest> _pending = new(StringComparer.Ordinal);
@@ -65,8 +75,18 @@ internal sealed class StreamConnection
                 if (!_pending.TryGetValue(response.ClientRequestId, out var pending)) continue; // cancelled, or not ours
                 var terminal = response.FinishReason.Length > 0;
                 if (terminal) _pending.TryRemove(response.ClientRequestId, out _);
+                if (terminal && !pending.Started && IsDrainRefusal(response))
+                {
+                    // Not run: no more requests here; the caller re-sends it on another stream.
+                    _open = false;
+                    Close();
+                    pending.Fail(new Status(StatusCode.Unavailable, response.Error.ErrorMessage));
+                    continue;
+                }
                 pending.Deliver(response, terminal);
             }
+            if (_call.GetTrailers().GetValue(StreamEndTrailer) is { } reason)
+                status = new Status(StatusCode.Unavailable, $"the server ended the stream ({reason}); reopen it");
         }
         catch (RpcException ex)
         {
@@ -83,6 +103,10 @@ internal sealed class StreamConnection
         try { await writer.ConfigureAwait(false); } catch (Exception) { /* the call is over either way */ }
         _call.Dispose();
     }
+
+    /// <summary>A 503 terminal given to a request the draining server did not run.</summary>
+    private static bool IsDrainRefusal(ChatResponse response) =>
+        response.Code == 503 && response.Error?.ErrorMessage.StartsWith(DrainingPrefix, StringComparison.Ordinal) == true;
 
     private async Task WriteLoopAsync()
     {

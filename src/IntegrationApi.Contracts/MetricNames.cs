@@ -18,6 +18,8 @@ public static class MetricNames
     public const string CachedInputTokens = "CACHED_INPUT_TOKEN";
     /// <summary>Output tokens the model spent reasoning.</summary>
     public const string ReasoningTokens = "REASONING_TOKEN";
+    /// <summary>The part of the input tokens written to the provider's prompt cache (Anthropic <c>cache_creation_input_tokens</c>).</summary>
+    public const string CacheWriteInputTokens = "CACHE_WRITE_INPUT_TOKEN";
 
     /// <summary>The provider that served the request (or, when every target failed, the last one that ran).</summary>
     public const string ProviderName = "PROVIDER_NAME";

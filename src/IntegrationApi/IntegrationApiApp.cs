@@ -1,24 +1,32 @@
+using IntegrationApi.Hosting;
+
 namespace IntegrationApi;
 
 /// <summary>Builds the service; <c>Program</c> runs it and the tests start it on a loopback port.</summary>
 public static class IntegrationApiApp
 {
     /// <summary>The configured application; <paramref name="configure"/> may add or override settings.</summary>
-    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null) =>
+        Create(args, HostPurpose.Serve, configure);
+
+    /// <summary>
+    /// The application built for <paramref name="purpose"/>: serving, or a command (<c>keys</c>) on the same configuration
+    /// (then Production's "some caller must be able to authenticate" is not required: the command is how the first key is made).
+    /// </summary>
+    public static WebApplication Create(string[] args, HostPurpose purpose, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings*.json are read from the binary's folder, whatever the working folder (HostArguments).
+        var builder = WebApplication.CreateBuilder(HostArguments.BuilderOptions(args));
         if (builder.Configuration.GetValue<bool>("Logging:Json")) { builder.Logging.ClearProviders(); builder.Logging.AddJsonConsole(); }
+        var startupLogging = StartupLogging.AddTo(builder);
         configure?.Invoke(builder);
         builder.Services.AddIntegrationApi();
 
         var app = builder.Build();
-        // Validate every setting now, before anything is built from it, so a wrong value stops the
-        // service with a message naming the setting (not a stack trace from wherever it was first used).
-        app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
-        // Now, not on the first call: the key store's table is created and a short JWT secret is warned about at start
-        // (a database that cannot be reached stops the service here, with its error).
-        app.Services.GetRequiredService<Auth.ApiKeyStore>().EnsureCreated();
-        app.Services.GetRequiredService<Auth.CallerAuthenticator>();
+        startupLogging.StartedWith(app);
+        // Every setting, the key store, and (serving) the audit store's place and caller authentication: a failure
+        // stops here with one line naming the setting (Hosting/StartupChecks, Hosting/StartupFailure).
+        StartupChecks.Run(app, purpose);
         app.MapIntegrationApi();
         return app;
     }

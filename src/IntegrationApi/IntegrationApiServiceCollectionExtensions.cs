@@ -10,7 +10,9 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using IntegrationApi.Providers;
 using IntegrationApi.Engine;
+using IntegrationApi.Scaling;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using IntegrationApi.OpenAICompatible;
 
 namespace IntegrationApi;
 
@@ -22,6 +24,7 @@ public static class IntegrationApiServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddEngine();
+        services.AddScaleOut();
         services.AddProviders();
         services.AddCallerAuth();
         services.AddGatewayMetrics();
@@ -29,6 +32,7 @@ public static class IntegrationApiServiceCollectionExtensions
         services.AddPricing();
         services.AddAudit();
         services.AddConnections();
+        services.AddOpenAICompatible();
         services.AddGrpc(o => o.Interceptors.Add<AuthInterceptor>());
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<DrainHealthCheck>("not-draining").AddCheck<Audit.AuditStoreHealthCheck>("audit-store");
@@ -48,6 +52,7 @@ public static class IntegrationApiServiceCollectionExtensions
         endpoints.MapGrpcService<MistralServiceBinding>();
         endpoints.MapGrpcService<LlmServiceBinding>();
         endpoints.MapGrpcService<AuditLoggingServiceBinding>();
+        endpoints.MapOpenAICompatible();
         endpoints.MapGrpcHealthChecksService();
         if (endpoints.ServiceProvider.GetRequiredService<OpenMethods>().ReflectionEnabled) endpoints.MapGrpcReflectionService();
         endpoints.MapHealthChecks("/readiness");
@@ -114,7 +119,6 @@ public static class IntegrationApiServiceCollectionExtensions
         services.TryAddSingleton<CallRpcs>();
         services.TryAddSingleton<StreamChatSessionFactory>();
         services.TryAddSingleton<CredentialCheck>();
-        services.TryAddSingleton<PrincipalLimiter>();
         // Kestrel must wait for streams to drain; give it a little longer than the drain itself.
         services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
             host.ShutdownTimeout = engine.Value.DrainTimeout + TimeSpan.FromSeconds(5));

@@ -54,8 +54,43 @@ public sealed class AnthropicFake : FakeProviderServer
         foreach (var message in json.GetProperty("messages").EnumerateArray())
             if (message.GetProperty("role").GetString() is not ("user" or "assistant"))
                 return (400, Error("invalid_request_error", "messages: roles must be user or assistant"));
-        return null;
+        return ThinkingEnabled(json) ? RejectThinking(json.GetProperty("messages")) : null;
     }
+
+    private static bool ThinkingEnabled(JsonElement json) =>
+        json.TryGetProperty("thinking", out var t) && t.TryGetProperty("type", out var type) && type.GetString() == "enabled";
+
+    /// <summary>
+    /// What the API checks with thinking on (real messages, 2025–2026): every thinking block's signature, and that the
+    /// assistant turn before the last tool results starts with its thinking block.
+    /// </summary>
+    private static (int Status, string Body)? RejectThinking(JsonElement messages)
+    {
+        var list = messages.EnumerateArray().ToArray();
+        for (var i = 0; i < list.Length; i++)
+        {
+            if (!list[i].TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array) continue;
+            var blocks = content.EnumerateArray().ToArray();
+            for (var j = 0; j < blocks.Length; j++)
+                if (blocks[j].GetProperty("type").GetString() == "thinking"
+                    && (!blocks[j].TryGetProperty("signature", out var sig) || sig.GetString() != SignatureFor(blocks[j].GetProperty("thinking").GetString() ?? "")))
+                    return (400, Error("invalid_request_error", $"messages.{i}.content.{j}: Invalid `signature` in `thinking` block"));
+        }
+        var last = list.Length - 1;
+        var endsWithResults = last >= 1 && list[last].GetProperty("role").GetString() == "user"
+            && list[last].GetProperty("content") is { ValueKind: JsonValueKind.Array } results
+            && results.EnumerateArray().Any(b => b.GetProperty("type").GetString() == "tool_result");
+        if (!endsWithResults || list[last - 1].GetProperty("role").GetString() != "assistant") return null;
+        var first = list[last - 1].GetProperty("content") is { ValueKind: JsonValueKind.Array } a && a.GetArrayLength() > 0 ? a[0].GetProperty("type").GetString() : "text";
+        return first is "thinking" or "redacted_thinking" ? null : (400, Error("invalid_request_error",
+            $"messages.{last - 1}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{first}`. When `thinking` is enabled, a final `assistant` message " +
+            "must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. " +
+            "To avoid this requirement, disable `thinking`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"));
+    }
+
+    /// <summary>The signature this fake gives a thinking block (the real one is opaque; this one lets the fake check it came back unchanged).</summary>
+    public static string SignatureFor(string thinking) =>
+        "Eq" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("fake-thinking:" + thinking)));
 
     protected override bool IsStreaming(RecordedRequest request) =>
         request.Json?.TryGetProperty("stream", out var s) == true && s.ValueKind == JsonValueKind.True;
@@ -122,16 +157,44 @@ public sealed class AnthropicFake : FakeProviderServer
         var content = new List<string>();
         var index = 0;
         var open = false;
+        var thinks = request.Json is { } body && ThinkingEnabled(body);
+        if (thinks && script.ReasoningChunks.Count > 0)
+        {
+            // Recorded shape (extended-thinking docs): thinking_delta events, then one signature_delta, then the block stops.
+            content.Add(Event("content_block_start", new JsonObject
+            {
+                ["type"] = "content_block_start", ["index"] = index,
+                ["content_block"] = new JsonObject { ["type"] = "thinking", ["thinking"] = "", ["signature"] = "" },
+            }));
+            foreach (var thought in script.ReasoningChunks)
+                content.Add(Delta(index, new JsonObject { ["type"] = "thinking_delta", ["thinking"] = thought }));
+            content.Add(Delta(index, new JsonObject { ["type"] = "signature_delta", ["signature"] = SignatureFor(script.Reasoning) }) + Stop(index));
+            index++;
+        }
+        if (thinks && script.RedactedThinking is { } redacted)
+        {
+            content.Add(Event("content_block_start", new JsonObject
+            {
+                ["type"] = "content_block_start", ["index"] = index,
+                ["content_block"] = new JsonObject { ["type"] = "redacted_thinking", ["data"] = redacted },
+            }) + Stop(index));
+            index++;
+        }
         if (script.TextChunks.Count > 0)
         {
-            head.Add(Event("content_block_start", new JsonObject
+            var start = Event("content_block_start", new JsonObject
             {
-                ["type"] = "content_block_start", ["index"] = 0,
+                ["type"] = "content_block_start", ["index"] = index,
                 ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" },
-            }));
-            head.Add("event: ping\ndata: {\"type\": \"ping\"}\n\n");
+            });
+            if (index == 0)
+            {
+                head.Add(start);
+                head.Add("event: ping\ndata: {\"type\": \"ping\"}\n\n");
+            }
+            else content.Add(start);
             foreach (var text in script.TextChunks)
-                content.Add(Delta(0, new JsonObject { ["type"] = "text_delta", ["text"] = text }));
+                content.Add(Delta(index, new JsonObject { ["type"] = "text_delta", ["text"] = text }));
             open = true;
         }
         foreach (var call in script.ToolCalls)
@@ -174,8 +237,8 @@ public sealed class AnthropicFake : FakeProviderServer
 
     private static JsonObject StartUsage(FakeScript s, int output) => new()
     {
-        ["input_tokens"] = s.InputTokens - s.CachedInputTokens,
-        ["cache_creation_input_tokens"] = 0,
+        ["input_tokens"] = s.InputTokens - s.CachedInputTokens - s.CacheWriteTokens,
+        ["cache_creation_input_tokens"] = s.CacheWriteTokens,
         ["cache_read_input_tokens"] = s.CachedInputTokens,
         ["output_tokens"] = output,
         ["service_tier"] = "standard",
@@ -198,5 +261,8 @@ public sealed class AnthropicFake : FakeProviderServer
         ["type"] = "error",
         ["error"] = new JsonObject { ["type"] = type, ["message"] = message },
         ["request_id"] = "req_011CSHoEeqs5C35K2UUqR7Fy",
-    }.ToJsonString();
+    }.ToJsonString(Unescaped);
+
+    /// <summary>The API writes backticks and quotes in messages as themselves, not as \u0060.</summary>
+    private static readonly JsonSerializerOptions Unescaped = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

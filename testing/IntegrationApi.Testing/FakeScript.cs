@@ -32,10 +32,15 @@ public sealed record FakeScript
 {
     public IReadOnlyList<string> TextChunks { get; init; } = ["Hello", "! How can I", " help?"];
     public IReadOnlyList<FakeToolCall> ToolCalls { get; init; } = [];
+    /// <summary>Reasoning text streamed before the answer, where the provider has it (Anthropic thinking, Gemini thoughts, Mistral thinking chunks).</summary>
+    public IReadOnlyList<string> ReasoningChunks { get; init; } = [];
+    /// <summary>Anthropic: a <c>redacted_thinking</c> block's data sent before the answer.</summary>
+    public string? RedactedThinking { get; init; }
     public int InputTokens { get; init; } = 9;
     public int OutputTokens { get; init; } = 7;
     public int CachedInputTokens { get; init; }
     public int ReasoningTokens { get; init; }
+    public int CacheWriteTokens { get; init; }
     /// <summary>Neutral finish reason; null means <c>tool_calls</c> when there are tool calls, else <c>stop</c>.</summary>
     public string? FinishReason { get; init; }
 
@@ -60,6 +65,9 @@ public sealed record FakeScript
 
     /// <summary>The neutral finish reason actually used.</summary>
     public string EffectiveFinishReason => FinishReason ?? (ToolCalls.Count > 0 ? "tool_calls" : "stop");
+
+    /// <summary>The whole reasoning text.</summary>
+    public string Reasoning => string.Concat(ReasoningChunks);
 
     /// <summary>The whole text of the answer.</summary>
     public string Text => string.Concat(TextChunks);

@@ -63,8 +63,56 @@ public class GeminiFake : FakeProviderServer
         foreach (var content in contents.EnumerateArray())
             if (content.TryGetProperty("role", out var role) && role.GetString() is not ("user" or "model"))
                 return (400, Error(400, "INVALID_ARGUMENT", "Please use a valid role: user, model."));
+        return RequiresSignatures(request) ? RejectUnsigned(contents) : null;
+    }
+
+    /// <summary>The model, from the URL (<c>models/{m}:…</c>).</summary>
+    private static string ModelOf(RecordedRequest request)
+    {
+        var i = request.Path.LastIndexOf("/models/", StringComparison.Ordinal);
+        var rest = i < 0 ? "" : request.Path[(i + 8)..];
+        return rest.Split(':')[0];
+    }
+
+    /// <summary>Gemini 3 validates thought signatures on function calls (since 2026-01); 2.5 returns them but does not check.</summary>
+    private static bool RequiresSignatures(RecordedRequest request) => ModelOf(request).StartsWith("gemini-3", StringComparison.Ordinal);
+
+    /// <summary>2.5 and 3 models think, and sign what they answer.</summary>
+    private static bool Thinks(RecordedRequest request) => ModelOf(request) is var m && (m.StartsWith("gemini-3", StringComparison.Ordinal) || m.StartsWith("gemini-2.5", StringComparison.Ordinal));
+
+    /// <summary>
+    /// The current turn (every content after the last user text) must carry, on each model content's first function call,
+    /// the signature the model gave it (https://ai.google.dev/gemini-api/docs/thought-signatures); real error text, 2026.
+    /// </summary>
+    private static (int Status, string Body)? RejectUnsigned(JsonElement contents)
+    {
+        var list = contents.EnumerateArray().ToArray();
+        var start = 0;
+        for (var i = 0; i < list.Length; i++)
+            if (list[i].TryGetProperty("role", out var r) && r.GetString() == "user"
+                && list[i].GetProperty("parts").EnumerateArray().Any(p => p.TryGetProperty("text", out _)))
+                start = i + 1;
+        for (var i = start; i < list.Length; i++)
+        {
+            if (!list[i].TryGetProperty("role", out var role) || role.GetString() != "model") continue;
+            var call = list[i].GetProperty("parts").EnumerateArray().FirstOrDefault(p => p.TryGetProperty("functionCall", out _));
+            if (call.ValueKind != JsonValueKind.Object) continue;
+            var name = call.GetProperty("functionCall").GetProperty("name").GetString() ?? "";
+            // The documented stand-in for calls the model did not make (another model's, a client's) passes too.
+            if (call.TryGetProperty("thoughtSignature", out var sig) && (sig.GetString() == SignatureFor(name) || sig.GetString() == "skip_thought_signature_validator")) continue;
+            return (400, Error(400, "INVALID_ARGUMENT",
+                $"Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call `default_api:{name}` , position {i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details."));
+        }
         return null;
     }
+
+    /// <summary>The signature this fake gives a part (real ones are opaque; this one lets the fake check it came back on the right part).</summary>
+    public static string SignatureFor(string what) =>
+        "Ci" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("fake-thought:" + what)));
+
+    private static bool IncludesThoughts(RecordedRequest request) =>
+        request.Json?.TryGetProperty("generationConfig", out var g) == true && g.TryGetProperty("thinkingConfig", out var t)
+        && t.TryGetProperty("includeThoughts", out var i) && i.ValueKind == JsonValueKind.True;
 
     protected override bool IsStreaming(RecordedRequest request) =>
         request.Path.EndsWith(":streamGenerateContent", StringComparison.Ordinal) && request.Query.Contains("alt=sse", StringComparison.Ordinal);
@@ -91,7 +139,7 @@ public class GeminiFake : FakeProviderServer
     {
         var parts = new JsonArray();
         if (script.TextChunks.Count > 0) parts.Add(new JsonObject { ["text"] = script.Text });
-        foreach (var call in script.ToolCalls) parts.Add(FunctionCall(call));
+        foreach (var call in script.ToolCalls) parts.Add(FunctionCall(call, Thinks(request) && call == script.ToolCalls[0]));
         var response = Response(parts, FinishReason(script), Usage(script, script.OutputTokens));
         return response.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
@@ -101,6 +149,9 @@ public class GeminiFake : FakeProviderServer
         var content = new List<string>();
         var output = 0;
         var perChunk = Math.Max(1, script.OutputTokens / Math.Max(1, script.TextChunks.Count + (script.ToolCalls.Count > 0 ? 1 : 0)));
+        if (IncludesThoughts(request))
+            foreach (var thought in script.ReasoningChunks)
+                content.Add(Frame(Response(new JsonArray(new JsonObject { ["text"] = thought, ["thought"] = true }), null, ChunkUsage(script, output, last: false))));
         foreach (var text in script.TextChunks)
         {
             output = Math.Min(script.OutputTokens, output + perChunk);
@@ -109,9 +160,13 @@ public class GeminiFake : FakeProviderServer
         if (script.ToolCalls.Count > 0)
         {
             output = Math.Min(script.OutputTokens, output + perChunk);
-            content.Add(Frame(Response(new JsonArray(script.ToolCalls.Select(c => (JsonNode)FunctionCall(c)).ToArray()), null, ChunkUsage(script, output, last: false))));
+            // Parallel calls: only the first carries the step's signature.
+            content.Add(Frame(Response(new JsonArray(script.ToolCalls.Select((c, i) => (JsonNode)FunctionCall(c, i == 0 && Thinks(request))).ToArray()), null, ChunkUsage(script, output, last: false))));
         }
-        var last = Frame(Response(new JsonArray(new JsonObject { ["text"] = "" }), FinishReason(script), ChunkUsage(script, script.OutputTokens, last: true)));
+        // A thinking model's text answer ends with an empty text part that carries its signature.
+        var final = new JsonObject { ["text"] = "" };
+        if (Thinks(request) && script.ToolCalls.Count == 0) final["thoughtSignature"] = SignatureFor(script.Text);
+        var last = Frame(Response(new JsonArray(final), FinishReason(script), ChunkUsage(script, script.OutputTokens, last: true)));
         return new FakeStreamPlan([], content, [last]);
     }
 
@@ -131,11 +186,12 @@ public class GeminiFake : FakeProviderServer
         return response;
     }
 
-    private static JsonObject FunctionCall(FakeToolCall call) => new()
+    private static JsonObject FunctionCall(FakeToolCall call, bool signed)
     {
-        ["functionCall"] = new JsonObject { ["name"] = call.Name, ["args"] = JsonNode.Parse(call.Arguments) },
-        ["thoughtSignature"] = "CikBcsjafFK168IbtVtoxVV0Tsn8O",
-    };
+        var part = new JsonObject { ["functionCall"] = new JsonObject { ["name"] = call.Name, ["args"] = JsonNode.Parse(call.Arguments) } };
+        if (signed) part["thoughtSignature"] = SignatureFor(call.Name);
+        return part;
+    }
 
     protected static JsonObject Usage(FakeScript s, int output)
     {
@@ -204,7 +260,7 @@ public class GeminiFake : FakeProviderServer
     {
         var error = new JsonObject { ["code"] = code, ["message"] = message, ["status"] = status };
         if (details.Length > 0) error["details"] = new JsonArray(details.Select(d => (JsonNode)d).ToArray());
-        return new JsonObject { ["error"] = error }.ToJsonString();
+        return new JsonObject { ["error"] = error }.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     /// <summary><c>models/{m}:embedContent</c> and <c>:batchEmbedContents</c>.</summary>

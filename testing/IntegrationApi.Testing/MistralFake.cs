@@ -25,6 +25,18 @@ public sealed class MistralFake : OpenAIFake
 
     protected override bool UsageOnFinishChunk => true;
 
+    /// <summary>Magistral (reasoning) models stream <c>delta.content</c> as chunk arrays: thinking chunks, then text chunks.</summary>
+    private static bool IsReasoningModel(RecordedRequest request) =>
+        request.Json?.TryGetProperty("model", out var m) == true && m.GetString()?.Contains("magistral", StringComparison.Ordinal) == true;
+
+    protected override JsonObject? ReasoningDelta(RecordedRequest request, string text) => IsReasoningModel(request)
+        ? new JsonObject { ["content"] = new JsonArray(new JsonObject { ["type"] = "thinking", ["thinking"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }) }) }
+        : null;
+
+    protected override JsonObject TextDelta(RecordedRequest request, string text) => IsReasoningModel(request)
+        ? new JsonObject { ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }) }
+        : new JsonObject { ["content"] = text };
+
     protected override bool WholeToolCalls => true;
 
     protected override string UnauthorizedBody => """{"detail":"Unauthorized"}""";
@@ -38,6 +50,20 @@ public sealed class MistralFake : OpenAIFake
                     ["object"] = "error", ["message"] = $"Extra inputs are not permitted: body.{field}",
                     ["type"] = "invalid_request_message_error", ["param"] = null, ["code"] = null,
                 }.ToJsonString());
+        // Mistral checks every tool-call id it is sent back (real body, 2025-12).
+        foreach (var message in json.GetProperty("messages").EnumerateArray())
+        {
+            var ids = new List<string>();
+            if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                ids.AddRange(calls.EnumerateArray().Select(c => c.TryGetProperty("id", out var id) ? id.GetString() ?? "" : ""));
+            if (message.TryGetProperty("tool_call_id", out var callId)) ids.Add(callId.GetString() ?? "");
+            foreach (var id in ids.Where(id => id.Length != 9 || !id.All(char.IsAsciiLetterOrDigit)))
+                return (400, new JsonObject
+                {
+                    ["object"] = "error", ["message"] = $"Tool call id was {id} but must be a-z, A-Z, 0-9, with a length of 9.",
+                    ["type"] = "invalid_function_call", ["param"] = null, ["code"] = "3280", ["raw_status_code"] = 400,
+                }.ToJsonString());
+        }
         return null;
     }
 

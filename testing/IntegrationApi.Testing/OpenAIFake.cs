@@ -49,6 +49,12 @@ public class OpenAIFake : FakeProviderServer
     /// <summary>Mistral sends each tool call whole in one delta.</summary>
     protected virtual bool WholeToolCalls => false;
 
+    /// <summary>The delta of one reasoning chunk (Mistral's thinking chunk), or null when the API streams no reasoning (OpenAI's Chat Completions).</summary>
+    protected virtual JsonObject? ReasoningDelta(RecordedRequest request, string text) => null;
+
+    /// <summary>The delta of one text chunk.</summary>
+    protected virtual JsonObject TextDelta(RecordedRequest request, string text) => new() { ["content"] = text };
+
     /// <summary>Extra fields of each streamed choice (Azure's content_filter_results).</summary>
     protected virtual void DecorateChoice(JsonObject choice) { }
 
@@ -131,8 +137,10 @@ public class OpenAIFake : FakeProviderServer
         var content = new List<string>();
         if (script.TextChunks.Count > 0)
             head.Add(Chunk(request, new JsonObject { ["role"] = "assistant", ["content"] = "", ["refusal"] = null }, null));
+        foreach (var reasoning in script.ReasoningChunks)
+            if (ReasoningDelta(request, reasoning) is { } delta) content.Add(Chunk(request, delta, null));
         foreach (var text in script.TextChunks)
-            content.Add(Chunk(request, new JsonObject { ["content"] = text }, null));
+            content.Add(Chunk(request, TextDelta(request, text), null));
         for (var i = 0; i < script.ToolCalls.Count; i++)
         {
             var call = script.ToolCalls[i];

@@ -13,7 +13,7 @@ namespace IntegrationApi.Api;
 
 /// <summary>What every non-chat RPC needs, injected once.</summary>
 internal sealed record CallRpcServices(
-    CallEngine Engine, OperationRegistry Registry, RequestIdGenerator Ids, PrincipalLimiter Limiter, IOptions<EngineOptions> Options,
+    CallEngine Engine, OperationRegistry Registry, RequestIdGenerator Ids, IPrincipalLimiter Limiter, IOptions<EngineOptions> Options,
     TimeProvider Time, AuditTrail Audit, IHostApplicationLifetime Lifetime, ILoggerFactory Loggers);
 
 /// <summary>A validated non-chat request: the engine's plan, and how its results fill the response.</summary>
@@ -98,9 +98,9 @@ internal abstract partial class CallRpc<TRequest, TResponse, TResult>(CallRpcSer
         try { prepared = Prepare(request, Route(request, serviceProvider)); }
         catch (ChatRequestException ex) { return (Failure(requestId, ChatErrors.From(ex), null), null, ""); }
         var model = prepared.Plan.Model;
-        using var lease = services.Limiter.TryAcquire(principal);
-        if (lease is null)
-            return (Failure(requestId, ChatErrors.RateLimited($"more than {services.Options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project"), null), null, model);
+        using var lease = await services.Limiter.AcquireAsync(principal, context.CancellationToken).ConfigureAwait(false);
+        if (lease.Refusal is { } refused)
+            return (Failure(requestId, refused, null), null, model);
         var outcome = await services.Engine.RunAsync(prepared.Plan, requestId, context.CancellationToken).ConfigureAwait(false);
         if (outcome.Error is { } error) return (Failure(requestId, error, outcome), outcome, model);
         var response = NewResponse(200, true, requestId, null, Metrics(requestId, outcome));

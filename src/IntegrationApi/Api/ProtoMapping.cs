@@ -127,41 +127,88 @@ internal static class ProtoMapping
     private static ChatPart ToPart(Content content, ChatRole role, int index, int c)
     {
         var where = $"conversations[{index}].contents[{c}]";
+        var meta = ToMeta(content.Meta, where);
         if (role == ChatRole.Tool)
         {
             // The original convention: contentType holds the tool-call id, content the result.
             if (string.IsNullOrEmpty(content.ContentType))
                 throw new ChatRequestException($"{where}: a tool result needs the tool-call id in contentType");
-            return new ChatPart(ChatPartKind.ToolResult, Text(content, where), content.ContentType, content.Name);
+            return new ChatPart(ChatPartKind.ToolResult, Text(content, where), content.ContentType, content.Name) { Meta = meta };
         }
+        var url = content.ContentFormat.Equals("url", StringComparison.OrdinalIgnoreCase);
+        var mime = meta is not null && meta.TryGetValue(ChatContentMeta.MimeType, out var m) && m.Length > 0 ? m : null;
         return content.ContentType.ToLowerInvariant() switch
         {
-            "" or "text" => ChatPart.FromText(Text(content, where)),
-            "image" when content.ContentFormat.Equals("url", StringComparison.OrdinalIgnoreCase) => new ChatPart(ChatPartKind.ImageUrl, Text(content, where)),
-            "image" => new ChatPart(ChatPartKind.ImageUrl, ImageDataUrl(content.Content_, where)),
-            _ => throw new ChatRequestException($"{where}.contentType \"{ProtoJson.Printable(content.ContentType)}\" is not supported for chat (text, image)"),
+            "" or "text" => ChatPart.FromText(Text(content, where)) with { Meta = meta },
+            // Reasoning state goes back only on the assistant turn that carried it (docs/contract.md §8.1).
+            "reasoning" when role == ChatRole.Assistant => new ChatPart(ChatPartKind.Reasoning, Text(content, where)) { Meta = meta },
+            "reasoning" => throw new ChatRequestException($"{where}: reasoning contents belong to assistant messages"),
+            "image" when url => new ChatPart(ChatPartKind.ImageUrl, Text(content, where)) { Meta = meta, MimeType = mime },
+            "image" => ImagePart(content.Content_, mime, where) with { Meta = meta },
+            "audio" when url => new ChatPart(ChatPartKind.Audio, Text(content, where)) { Meta = meta, MimeType = mime },
+            "audio" => AudioPart(content.Content_, mime ?? AudioMime(content.Content_.Span, where), where) with { Meta = meta },
+            _ => throw new ChatRequestException($"{where}.contentType \"{ProtoJson.Printable(content.ContentType)}\" is not supported for chat (text, image, audio, reasoning)"),
         };
+    }
+
+    /// <summary>Most entries a content's <c>meta</c> may have, and the longest value (a signature can be long).</summary>
+    public const int MaxMetaEntries = 16, MaxMetaValueLength = 1 << 20;
+
+    /// <summary>A content's <c>meta</c> as text values (numbers and booleans as their JSON text); null when there is none.</summary>
+    private static Dictionary<string, string>? ToMeta(Struct? meta, string where)
+    {
+        if (meta is not { Fields.Count: > 0 }) return null;
+        if (meta.Fields.Count > MaxMetaEntries) throw new ChatRequestException($"{where}.meta has {meta.Fields.Count} entries; at most {MaxMetaEntries}");
+        var values = new Dictionary<string, string>(meta.Fields.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in meta.Fields)
+        {
+            var text = ProtoJson.ToText(value, $"{where}.meta.{ProtoJson.Printable(key)}");
+            if (text.Length > MaxMetaValueLength) throw new ChatRequestException($"{where}.meta.{ProtoJson.Printable(key)} is longer than {MaxMetaValueLength} characters");
+            values[key] = text;
+        }
+        return values;
+    }
+
+    /// <summary>Raw image bytes become a data URL; the type is <c>meta.mimeType</c>, else read from the bytes' signature.</summary>
+    private static ChatPart ImagePart(ByteString bytes, string? mime, string where)
+    {
+        mime ??= bytes.Span switch
+        {
+            [0x89, 0x50, 0x4E, 0x47, ..] => "image/png",
+            [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+            [0x47, 0x49, 0x46, 0x38, ..] => "image/gif",
+            [0x52, 0x49, 0x46, 0x46, _, _, _, _, 0x57, 0x45, 0x42, 0x50, ..] => "image/webp",
+            _ => throw new ChatRequestException($"{where}: raw image bytes must be PNG, JPEG, GIF or WebP, or name their type in meta.mimeType (or send contentFormat \"url\")"),
+        };
+        if (!mime.StartsWith("image/", StringComparison.OrdinalIgnoreCase) || mime.Any(ch => char.IsControl(ch) || ch is ';' or ','))
+            throw new ChatRequestException($"{where}.meta.mimeType \"{ProtoJson.Printable(mime)}\" is not an image type");
+        return new ChatPart(ChatPartKind.ImageUrl, DataUrl(bytes, mime, where)) { MimeType = mime };
+    }
+
+    /// <summary>The type of raw audio bytes from their signature (WAV, MP3, FLAC, OGG); anything else needs <c>meta.mimeType</c>.</summary>
+    private static string AudioMime(ReadOnlySpan<byte> span, string where) => span switch
+    {
+        [0x52, 0x49, 0x46, 0x46, _, _, _, _, 0x57, 0x41, 0x56, 0x45, ..] => "audio/wav",
+        [0x49, 0x44, 0x33, ..] or [0xFF, 0xFB, ..] or [0xFF, 0xF3, ..] or [0xFF, 0xF2, ..] => "audio/mpeg",
+        [0x66, 0x4C, 0x61, 0x43, ..] => "audio/flac",
+        [0x4F, 0x67, 0x67, 0x53, ..] => "audio/ogg",
+        _ => throw new ChatRequestException($"{where}: raw audio bytes must be WAV, MP3, FLAC or OGG, or name their type in meta.mimeType (or send contentFormat \"url\")"),
+    };
+
+    private static ChatPart AudioPart(ByteString bytes, string mime, string where) =>
+        new(ChatPartKind.Audio, DataUrl(bytes, mime, where)) { MimeType = mime };
+
+    private static string DataUrl(ByteString bytes, string mime, string where)
+    {
+        if (mime.Any(ch => char.IsControl(ch) || ch is ';' or ',' or ' '))
+            throw new ChatRequestException($"{where}.meta.mimeType \"{ProtoJson.Printable(mime)}\" is not a MIME type");
+        return $"data:{mime};base64,{Convert.ToBase64String(bytes.Span)}";
     }
 
     private static string Text(Content content, string where)
     {
         try { return StrictUtf8.GetString(content.Content_.Span); }
         catch (DecoderFallbackException) { throw new ChatRequestException($"{where}.content is not valid UTF-8"); }
-    }
-
-    /// <summary>Raw image bytes become a data URL; the type is read from the bytes' signature.</summary>
-    private static string ImageDataUrl(ByteString bytes, string where)
-    {
-        var span = bytes.Span;
-        var mime = span switch
-        {
-            [0x89, 0x50, 0x4E, 0x47, ..] => "image/png",
-            [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
-            [0x47, 0x49, 0x46, 0x38, ..] => "image/gif",
-            [0x52, 0x49, 0x46, 0x46, _, _, _, _, 0x57, 0x45, 0x42, 0x50, ..] => "image/webp",
-            _ => throw new ChatRequestException($"{where}: raw image bytes must be PNG, JPEG, GIF or WebP (or send contentFormat \"url\")"),
-        };
-        return $"data:{mime};base64,{Convert.ToBase64String(span)}";
     }
 
     private static ChatTool[] ToTools(IList<Proto.ToolDefinition> definitions)
@@ -175,7 +222,12 @@ internal static class ProtoMapping
                 throw new ChatRequestException($"toolDefinitions[{i}].type \"{ProtoJson.Printable(d.Type)}\" is not supported (function)");
             if (d.FunctionDefinition is not { Name.Length: > 0 } f)
                 throw new ChatRequestException($"toolDefinitions[{i}].functionDefinition.name is required");
-            tools[i] = new ChatTool(f.Name, f.Description, ToSchema(f.Parameters, $"toolDefinitions[{i}].functionDefinition.parameters"));
+            var meta = ToMeta(d.Meta, $"toolDefinitions[{i}]");
+            tools[i] = new ChatTool(f.Name, f.Description, ToSchema(f.Parameters, $"toolDefinitions[{i}].functionDefinition.parameters"))
+            {
+                CacheControl = meta?.GetValueOrDefault(ChatContentMeta.CacheControl),
+                CacheTtl = meta?.GetValueOrDefault(ChatContentMeta.CacheTtl),
+            };
         }
         return tools;
     }
@@ -256,6 +308,17 @@ internal static class ProtoMapping
         },
     };
 
+    /// <summary>A reasoning delta (<c>model.include_reasoning</c>): content type <c>reasoning</c>, never mixed with text.</summary>
+    public static Proto.ChatResponse ReasoningDelta(ulong requestId, string clientRequestId, string text)
+    {
+        var response = Delta(requestId, clientRequestId, text);
+        response.Data.Contents[0].ContentType = ReasoningContentType;
+        return response;
+    }
+
+    /// <summary>The content type of reasoning contents (docs/contract.md §8).</summary>
+    public const string ReasoningContentType = "reasoning";
+
     /// <summary>The terminal response of a request that ran.</summary>
     public static Proto.ChatResponse Terminal(ChatOutcome outcome, string clientRequestId)
     {
@@ -264,6 +327,13 @@ internal static class ProtoMapping
         var message = new Message { Role = "assistant" };
         if (result.Text.Length > 0)
             message.Contents.Add(new Content { ContentType = "text", ContentFormat = "raw", Content_ = ByteString.CopyFromUtf8(result.Text) });
+        // Reasoning state after the text, so a client that reads text contents only sees no change (docs/contract.md §8.1).
+        foreach (var r in result.Reasoning)
+        {
+            var content = new Content { ContentType = ReasoningContentType, ContentFormat = "raw", Content_ = ByteString.CopyFromUtf8(r.Text), Meta = new Struct() };
+            foreach (var (key, value) in r.Meta) content.Meta.Fields[key] = Value.ForString(value);
+            message.Contents.Add(content);
+        }
         foreach (var call in result.ToolCalls)
             message.ToolCalls.Add(new ToolCall { Id = call.Id, Type = "function", Function = new FunctionCall { Name = call.Name, Arguments = call.Arguments } });
         var response = new Proto.ChatResponse
@@ -313,6 +383,7 @@ internal static class ProtoMapping
         if (usage.Total is { } total) m.Add(Metric(Proto.MetricNames.TotalTokens, (ulong)total));
         if (usage.CachedInput is { } cached) m.Add(Metric(Proto.MetricNames.CachedInputTokens, (ulong)cached));
         if (usage.Reasoning is { } reasoning) m.Add(Metric(Proto.MetricNames.ReasoningTokens, (ulong)reasoning));
+        if (usage.CacheWrite is { } written) m.Add(Metric(Proto.MetricNames.CacheWriteInputTokens, (ulong)written));
     }
 
     private static Metric Metric(string name, ulong value) => new() { Name = name, Value = value.ToString(CultureInfo.InvariantCulture) };

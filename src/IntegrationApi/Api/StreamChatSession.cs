@@ -28,12 +28,16 @@ namespace IntegrationApi.Api;
 /// 3. Each request has its own token, linked to the call's: a CANCEL aborts one request, the end of the
 ///    call aborts them all.
 /// 4. Client half-close: stop reading, let the requests finish, complete the channel, await the writer, end OK.
-/// 5. Drain (server shutdown or maximum stream age): new requests get 503; the running ones have
-///    <see cref="EngineOptions.DrainTimeout"/> to finish, then are cancelled with 503; the call ends OK.
+/// 5. Drain (server shutdown or maximum stream age, jittered per stream): new requests get 503 "draining" (not run:
+///    the client re-sends them on a new stream); the running ones have <see cref="EngineOptions.DrainTimeout"/> to
+///    finish, then are cancelled with 503; the call ends OK with the trailer <see cref="StreamEndTrailer"/>.
 /// </summary>
 internal sealed partial class StreamChatSession
 {
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
+
+    /// <summary>Trailer of a call the server ended so that the client reopens: <c>max-age</c> or <c>shutdown</c> (docs/contract.md §3).</summary>
+    public const string StreamEndTrailer = "integration-api-stream-end";
 
     private readonly ChatEngine _engine;
     private readonly ChatRouting _routing;
@@ -46,7 +50,7 @@ internal sealed partial class StreamChatSession
     private readonly CallerPrincipal _principal;
     private readonly string? _serviceProvider;
     private readonly Metrics.GatewayMetrics _metrics;
-    private readonly PrincipalLimiter _principalLimiter;
+    private readonly IPrincipalLimiter _principalLimiter;
     private readonly TokenBucketRateLimiter? _rate;
     private readonly AuditTrail _audit;
     private readonly CallerAuthenticator _authenticator;
@@ -66,6 +70,8 @@ internal sealed partial class StreamChatSession
     private readonly CancellationTokenSource _stopReading = new();
     private int _waiting;                                      // requests waiting for a slot or in the serial lane
     private int _draining;
+    private string? _drainReason;                            // the StreamEndTrailer value once draining
+    private readonly Metadata _trailers;
 
     /// <summary>A session for one call; <paramref name="services"/> holds what every session of the server shares.</summary>
     public StreamChatSession(StreamChatSessionFactory services, IAsyncStreamReader<Proto.ChatRequest> requests, IServerStreamWriter<Proto.ChatResponse> responses,
@@ -75,6 +81,7 @@ internal sealed partial class StreamChatSession
         (_engine, _routing, _ids, _options, _time, _logger) = (services.Engine, services.Routing, services.Ids, options, services.Time, services.Logger);
         (_metrics, _principalLimiter, _audit, _authenticator, _pricer) = (services.Metrics, services.PrincipalLimiter, services.Audit, services.Authenticator, services.Pricer);
         _callTags = AuditTrail.CallTags(context.RequestHeaders);
+        _trailers = context.ResponseTrailers;
         (_callerTrace, _method) = (GatewayTracing.CallerContext(context.RequestHeaders), context.Method);
         _rate = options.RequestsPerSecondPerStream <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
@@ -104,9 +111,9 @@ internal sealed partial class StreamChatSession
         _streamTrace = streamSpan?.Context ?? default;
         var writer = WriteLoopAsync();
         var lane = SerialLaneAsync();
-        using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("server shutdown"), this);
-        using var maxAge = _options.MaxStreamAge is { } age ? new CancellationTokenSource(age, _time) : null;
-        using var onMaxAge = maxAge?.Token.Register(static s => ((StreamChatSession)s!).BeginDrain("maximum stream age"), this);
+        using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("shutdown"), this);
+        using var maxAge = _options.MaxStreamAge is { } age ? new CancellationTokenSource(Jittered(age, _options.MaxStreamAgeJitter), _time) : null;
+        using var onMaxAge = maxAge?.Token.Register(static s => ((StreamChatSession)s!).BeginDrain("max-age"), this);
         RpcException? readFailure = null;
         try
         {
@@ -147,7 +154,12 @@ internal sealed partial class StreamChatSession
         _metrics.StreamClosed(_time.GetElapsedTime(started), Interlocked.Read(ref _accepted));
         GatewayTracing.EndStream(streamSpan, Interlocked.Read(ref _accepted), readFailure is not null);
         if (readFailure is not null) throw readFailure;
+        if (Volatile.Read(ref _drainReason) is { } reason) _trailers.Add(StreamEndTrailer, reason);
     }
+
+    /// <summary>This stream's maximum age: <paramref name="age"/> give or take up to <paramref name="jitter"/> of it, uniformly.</summary>
+    internal static TimeSpan Jittered(TimeSpan age, double jitter) =>
+        jitter <= 0 ? age : TimeSpan.FromTicks(Math.Max(1, (long)(age.Ticks * (1 + jitter * (2 * Random.Shared.NextDouble() - 1)))));
 
     /// <summary>The status that ends a call whose next message could not be read.</summary>
     private static RpcException UnreadableMessage(Exception ex) => ex switch
@@ -295,17 +307,14 @@ internal sealed partial class StreamChatSession
                 finally { if (countedAsWaiting) LeaveWaitingPlace(); }
                 holdsSlot = true;
             }
-            using var lease = _principalLimiter.TryAcquire(_principal);
-            if (lease is null)
-            {
-                terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId,
-                    ChatErrors.RateLimited($"more than {_options.MaxConcurrentRequestsPerPrincipal} requests running for this project"));
-            }
+            using var lease = await _principalLimiter.AcquireAsync(_principal, active.Token).ConfigureAwait(false);
+            if (lease.Refusal is { } refused)
+                terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId, refused);
             else if (_pricer?.OverBudget(_principal) is { } overBudget)
                 terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId, overBudget);
             else
             {
-                outcome = await _engine.RunAsync(prepared.Targets, prepared.HedgeAfter, active.RequestId, active.WriteDeltaAsync, active.Token).ConfigureAwait(false);
+                outcome = await _engine.RunAsync(prepared.Targets, prepared.HedgeAfter, active.RequestId, active.WriteDeltaAsync, active.Token, active.WriteReasoningAsync).ConfigureAwait(false);
                 if (_pricer is not null) outcome = _pricer.Price(_principal, outcome);
                 terminal = ProtoMapping.Terminal(outcome, active.ClientRequestId);
             }
@@ -389,6 +398,7 @@ internal sealed partial class StreamChatSession
     private void BeginDrain(string why)
     {
         if (Interlocked.Exchange(ref _draining, 1) != 0) return;
+        Volatile.Write(ref _drainReason, why);
         Log.Draining(_logger, why, _active.Count);
         _ = DrainAsync();
     }
@@ -445,6 +455,9 @@ internal sealed partial class StreamChatSession
 
         public ValueTask WriteDeltaAsync(string text, CancellationToken cancellationToken) =>
             session._out.Writer.WriteAsync(ProtoMapping.Delta(RequestId, ClientRequestId, text), cancellationToken);
+
+        public ValueTask WriteReasoningAsync(string text, CancellationToken cancellationToken) =>
+            session._out.Writer.WriteAsync(ProtoMapping.ReasoningDelta(RequestId, ClientRequestId, text), cancellationToken);
 
         public void Complete()
         {

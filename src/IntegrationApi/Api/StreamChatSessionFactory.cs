@@ -10,7 +10,7 @@ namespace IntegrationApi.Api;
 /// <summary><c>StreamChat</c> of every service: what all sessions share, and one <see cref="StreamChatSession"/> per call.</summary>
 internal sealed class StreamChatSessionFactory(
     ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> options, TimeProvider time,
-    Metrics.GatewayMetrics metrics, PrincipalLimiter principalLimiter, AuditTrail audit, CallerAuthenticator authenticator,
+    Metrics.GatewayMetrics metrics, IPrincipalLimiter principalLimiter, AuditTrail audit, CallerAuthenticator authenticator,
     IHostApplicationLifetime lifetime, ILogger<StreamChatSession> logger, Pricing.CallPricer? pricer = null)
 {
     public ChatEngine Engine => engine;
@@ -19,7 +19,7 @@ internal sealed class StreamChatSessionFactory(
     public EngineOptions Options => options.Value;
     public TimeProvider Time => time;
     public Metrics.GatewayMetrics Metrics => metrics;
-    public PrincipalLimiter PrincipalLimiter => principalLimiter;
+    public IPrincipalLimiter PrincipalLimiter => principalLimiter;
     public AuditTrail Audit => audit;
     public CallerAuthenticator Authenticator => authenticator;
     /// <summary>Prices answers and enforces budgets, when pricing is configured.</summary>

@@ -12,8 +12,8 @@ namespace IntegrationApi.Api;
 
 /// <summary><c>Chat</c> of every service: the engine run for one request, answered with what a stream's terminal would be.</summary>
 internal sealed partial class UnaryChat(
-    ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, IOptions<EngineOptions> options, TimeProvider time,
-    PrincipalLimiter principalLimiter, AuditTrail audit, IHostApplicationLifetime lifetime, ILogger<UnaryChat> logger,
+    ChatEngine engine, ChatRouting routing, RequestIdGenerator ids, TimeProvider time,
+    IPrincipalLimiter principalLimiter, AuditTrail audit, IHostApplicationLifetime lifetime, ILogger<UnaryChat> logger,
     Pricing.CallPricer? pricer = null)
 {
     private static readonly Func<string, CancellationToken, ValueTask> IgnoreText = static (_, _) => ValueTask.CompletedTask;
@@ -65,10 +65,8 @@ internal sealed partial class UnaryChat(
         try { prepared = routing.Prepare(request, serviceProvider); }
         catch (ChatRequestException ex) { return (ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)), null); }
         GatewayTracing.Routed(span, prepared.Targets);
-        using var lease = principalLimiter.TryAcquire(principal);
-        if (lease is null)
-            return (ProtoMapping.Failure(requestId, request.ClientRequestId,
-                ChatErrors.RateLimited($"more than {options.Value.MaxConcurrentRequestsPerPrincipal} requests running for this project")), null);
+        using var lease = await principalLimiter.AcquireAsync(principal, context.CancellationToken).ConfigureAwait(false);
+        if (lease.Refusal is { } refused) return (ProtoMapping.Failure(requestId, request.ClientRequestId, refused), null);
         if (pricer?.OverBudget(principal) is { } overBudget) return (ProtoMapping.Failure(requestId, request.ClientRequestId, overBudget), null);
         var outcome = await engine.RunAsync(prepared.Targets, prepared.HedgeAfter, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);
         if (pricer is not null) outcome = pricer.Price(principal, outcome);

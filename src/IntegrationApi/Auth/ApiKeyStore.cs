@@ -25,9 +25,12 @@ public sealed class ApiKeyStore
     private const string KeyPrefix = "rpd-prj-";
     private readonly SqlDialect _dialect;
     private readonly ApiKeyLookupCache _cache;
+    private readonly IKeyRevocationBroadcast? _broadcast;
 
-    public ApiKeyStore(IOptions<AuthOptions> options, IOptions<AuditOptions> audit, IHostEnvironment environment, TimeProvider time)
+    public ApiKeyStore(IOptions<AuthOptions> options, IOptions<AuditOptions> audit, IHostEnvironment environment, TimeProvider time,
+        IKeyRevocationBroadcast? broadcast = null)
     {
+        _broadcast = broadcast;
         // The same database choice as the audit store (its own SQLite file when that is SQLite).
         _dialect = SqlDialect.For(audit.Value.PostgresOrNull, options.Value.KeyStorePath, environment);
         _cache = new ApiKeyLookupCache(QueryAsync, time);
@@ -97,8 +100,12 @@ public sealed class ApiKeyStore
         Add(update, "@id", id);
         if (update.ExecuteScalar() is not string hash) return false;
         _cache.Remove(hash);
+        _broadcast?.Publish(hash); // every instance (this one too) refuses it on its open streams at once
         return true;
     }
+
+    /// <summary>Forgets what the lookup cache holds for this key (revoked elsewhere), so the next lookup asks the store.</summary>
+    public void Forget(string sha256) => _cache.Remove(sha256);
 
     /// <summary>
     /// The owner of the active key with this hash, or null; answered from the lookup cache when it can be (then

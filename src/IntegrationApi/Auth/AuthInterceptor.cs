@@ -14,6 +14,9 @@ internal sealed partial class AuthInterceptor(CallerAuthenticator authenticator,
     private static readonly object PrincipalKey = new();
 
     /// <summary>The principal the interceptor attached to <paramref name="context"/>.</summary>
+    /// <summary>Attaches <paramref name="principal"/> to a call context made outside gRPC (the OpenAI-compatible surface authenticated it itself).</summary>
+    internal static void Attach(ServerCallContext context, CallerPrincipal principal) => context.UserState[PrincipalKey] = principal;
+
     public static CallerPrincipal PrincipalOf(ServerCallContext context) =>
         context.UserState.TryGetValue(PrincipalKey, out var p) ? (CallerPrincipal)p : throw new RpcException(new Status(StatusCode.Unauthenticated, "not authenticated"));
 

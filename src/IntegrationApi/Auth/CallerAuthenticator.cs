@@ -119,6 +119,15 @@ public sealed partial class CallerAuthenticator
         return !active;
     }
 
+    /// <summary>
+    /// Takes the stored key with this hash as revoked now (a revocation announced by an instance): the open streams of this
+    /// instance that authenticated with it answer 401 to their next request, without waiting for the re-check interval.
+    /// </summary>
+    public void MarkRevoked(string sha256)
+    {
+        if (_checked.ContainsKey(sha256)) _checked[sha256] = new KeyCheck(false, _time.GetTimestamp());
+    }
+
     /// <summary>The key store could not be read (as opposed to a bug): the caller is not at fault.</summary>
     public static bool IsStoreFailure(Exception ex) =>
         ex is System.Data.Common.DbException or InvalidOperationException or IOException or TimeoutException;

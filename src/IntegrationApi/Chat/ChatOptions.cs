@@ -33,6 +33,9 @@ public sealed record ChatOptions
 
     public string? ReasoningEffort { get; init; }
     public ChatThinking? Thinking { get; init; }
+
+    /// <summary><c>model.include_reasoning</c>: stream reasoning text as deltas of content type <c>reasoning</c> (docs/contract.md §8.2).</summary>
+    public bool IncludeReasoning { get; init; }
     public string? User { get; init; }
     public string? ServiceTier { get; init; }
     public long? TopLogprobs { get; init; }
@@ -64,6 +67,7 @@ public sealed record ChatOptions
             ResponseFormat = p.GetObject(ModelParameters.ResponseFormat),
             ReasoningEffort = p.GetString(ModelParameters.ReasoningEffort),
             Thinking = ChatThinking.From(p.GetObject(ModelParameters.Thinking)),
+            IncludeReasoning = p.GetBool(ModelParameters.IncludeReasoning) ?? false,
             User = p.GetString(ModelParameters.User),
             ServiceTier = p.GetString(ModelParameters.ServiceTier),
             TopLogprobs = p.GetInt64(ModelParameters.TopLogprobs),

@@ -28,6 +28,7 @@ public sealed class ModelParameters(IReadOnlyDictionary<string, JsonElement> val
     public const string FrequencyPenalty = "model.frequency_penalty";
     public const string PresencePenalty = "model.presence_penalty";
     public const string Thinking = "model.thinking";
+    public const string IncludeReasoning = "model.include_reasoning";
 
     /// <summary>No parameters.</summary>
     public static ModelParameters Empty { get; } = new(new Dictionary<string, JsonElement>());

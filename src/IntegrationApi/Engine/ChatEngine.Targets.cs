@@ -18,7 +18,8 @@ public sealed partial class ChatEngine
 {
     /// <summary>Runs a request on <paramref name="targets"/> (the first is the primary), hedged after <paramref name="hedgeAfter"/> when given.</summary>
     public async Task<ChatOutcome> RunAsync(IReadOnlyList<ChatTarget> targets, TimeSpan? hedgeAfter, ulong requestId,
-        Func<string, CancellationToken, ValueTask> onText, CancellationToken cancellationToken)
+        Func<string, CancellationToken, ValueTask> onText, CancellationToken cancellationToken,
+        Func<string, CancellationToken, ValueTask>? onReasoning = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(targets.Count);
         var start = time.GetTimestamp();
@@ -26,13 +27,13 @@ public sealed partial class ChatEngine
         var attempts = new List<ChatAttempt>(targets.Count);
         TargetEnd last;
         if (hedgeAfter is { } after && after > TimeSpan.Zero && targets.Count > 1)
-            last = await HedgedAsync(targets, after, requestId, onText, start, totalDeadline, attempts, cancellationToken).ConfigureAwait(false);
+            last = await HedgedAsync(targets, after, requestId, onText, onReasoning, start, totalDeadline, attempts, cancellationToken).ConfigureAwait(false);
         else
         {
             var i = 0;
             while (true)
             {
-                last = await RunTargetAsync(targets[i], requestId, onText, null, start, totalDeadline, cancellationToken).ConfigureAwait(false);
+                last = await RunTargetAsync(targets[i], requestId, onText, onReasoning, null, start, totalDeadline, cancellationToken).ConfigureAwait(false);
                 Attempted(attempts, last.ToAttempt());
                 if (last.Result is not null || !last.FallbackAllowed || ++i == targets.Count) break;
                 Log.FallingBack(logger, requestId, last.Target.Provider.Name, last.Error!.Code, targets[i].Provider.Name);
@@ -49,7 +50,8 @@ public sealed partial class ChatEngine
     }
 
     private async Task<TargetEnd> HedgedAsync(IReadOnlyList<ChatTarget> targets, TimeSpan hedgeAfter, ulong requestId,
-        Func<string, CancellationToken, ValueTask> onText, long start, long totalDeadline, List<ChatAttempt> attempts, CancellationToken cancellationToken)
+        Func<string, CancellationToken, ValueTask> onText, Func<string, CancellationToken, ValueTask>? onReasoning,
+        long start, long totalDeadline, List<ChatAttempt> attempts, CancellationToken cancellationToken)
     {
         var winner = -1;
         var claimed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -71,7 +73,8 @@ public sealed partial class ChatEngine
                 return true;
             }
             ValueTask Write(string text, CancellationToken ct) => Volatile.Read(ref winner) == index ? onText(text, ct) : ValueTask.CompletedTask;
-            running[RunTargetAsync(targets[index], requestId, Write, Claim, start, totalDeadline, cts.Token)] = (index, cts);
+            ValueTask WriteReasoning(string text, CancellationToken ct) => Volatile.Read(ref winner) == index ? onReasoning!(text, ct) : ValueTask.CompletedTask;
+            running[RunTargetAsync(targets[index], requestId, Write, onReasoning is null ? null : WriteReasoning, Claim, start, totalDeadline, cts.Token)] = (index, cts);
         }
 
         void CancelAllBut(int keep)

@@ -29,11 +29,15 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
     private readonly EngineOptions _options = options.Value;
     private readonly RetryPolicy _retry = new(options.Value, time);
 
-    /// <summary>Runs <paramref name="request"/> on <paramref name="provider"/> alone; each text delta goes to <paramref name="onText"/> as it arrives.</summary>
+    /// <summary>
+    /// Runs <paramref name="request"/> on <paramref name="provider"/> alone; each text delta goes to <paramref name="onText"/> as it
+    /// arrives, and reasoning text to <paramref name="onReasoning"/> when the request asked for it (<c>model.include_reasoning</c>).
+    /// </summary>
     public Task<ChatOutcome> RunAsync(
         IChatProvider provider, ChatRequest request, ulong requestId,
-        Func<string, CancellationToken, ValueTask> onText, CancellationToken cancellationToken) =>
-        RunAsync([new ChatTarget(provider, request)], null, requestId, onText, cancellationToken);
+        Func<string, CancellationToken, ValueTask> onText, CancellationToken cancellationToken,
+        Func<string, CancellationToken, ValueTask>? onReasoning = null) =>
+        RunAsync([new ChatTarget(provider, request)], null, requestId, onText, cancellationToken, onReasoning);
 
     /// <summary>
     /// One target, with its own retries: what it answered, or how it failed and whether the next target may run
@@ -41,9 +45,11 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
     /// the first token whether this attempt may go on (a hedge another attempt already won says no).
     /// </summary>
     private async Task<TargetEnd> RunTargetAsync(ChatTarget target, ulong requestId, Func<string, CancellationToken, ValueTask> onText,
+        Func<string, CancellationToken, ValueTask>? onReasoning,
         Func<bool>? claimFirstToken, long requestStart, long totalDeadline, CancellationToken cancellationToken)
     {
         var (provider, request) = target;
+        if (!request.Options.IncludeReasoning) onReasoning = null;
         var start = time.GetTimestamp();
         TimeSpan? timeToFirstToken = null;
         var idleTicks = ToTicks(_options.IdleTimeout);
@@ -67,15 +73,17 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                 {
                     var update = updates.Current;
                     builder.Add(update);
-                    if (waitingForFirstToken && update.Kind is ChatUpdateKind.Text or ChatUpdateKind.ToolCall)
+                    // Reasoning text is the model's output too: once it may have reached the caller, nothing may be retried.
+                    if (waitingForFirstToken && (update.Kind is ChatUpdateKind.Text or ChatUpdateKind.ToolCall
+                        || (update.Kind == ChatUpdateKind.Reasoning && !string.IsNullOrEmpty(update.Text))))
                     {
                         waitingForFirstToken = false;
                         timeToFirstToken = time.GetElapsedTime(requestStart);
                         if (claimFirstToken is not null && !claimFirstToken()) throw new HedgeLostException();
                     }
-                    if (update.Kind == ChatUpdateKind.Text)
+                    if (update.Kind == ChatUpdateKind.Text || (update.Kind == ChatUpdateKind.Reasoning && onReasoning is not null && !string.IsNullOrEmpty(update.Text)))
                     {
-                        var written = onText(update.Text!, timer.Token);
+                        var written = update.Kind == ChatUpdateKind.Text ? onText(update.Text!, timer.Token) : onReasoning!(update.Text!, timer.Token);
                         if (!written.IsCompletedSuccessfully)
                         {
                             armedForTotal = Arm(timer, totalDeadline, totalDeadline);
@@ -141,7 +149,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
         return new TargetEnd(target, result, error, time.GetElapsedTime(start), timeToFirstToken, tries, fallbackAllowed);
     }
 
-    private static Exception Classify(Exception ex, string provider) => RetryPolicy.Classify(ex, provider);
+    private static Exception Classify(Exception ex, string provider) => RetryPolicy.Classify(ex, provider, "a chunk");
 
     private TimeSpan? RetryDelay(ProviderException ex, int attempt, long totalDeadline) => _retry.Delay(ex, attempt, totalDeadline);
 

@@ -33,8 +33,14 @@ public sealed class EngineOptions
     /// <summary>A <c>Retry-After</c> longer than this is not waited for; the request fails with the provider's code.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")] public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>A stream older than this drains and ends with OK so the client reopens; null disables it.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "7.00:00:00")] public TimeSpan? MaxStreamAge { get; set; }
+    /// <summary>
+    /// A stream older than this (give or take <see cref="MaxStreamAgeJitter"/>) drains and ends with OK and the trailer
+    /// <c>integration-api-stream-end: max-age</c>, so the client reopens, possibly on another instance; an empty value disables it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "7.00:00:00")] public TimeSpan? MaxStreamAge { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Each stream's maximum age is drawn uniformly within ± this fraction of <see cref="MaxStreamAge"/>, so streams opened together do not all reopen together.</summary>
+    [Range(0.0, 0.5)] public double MaxStreamAgeJitter { get; set; } = 0.1;
 
     /// <summary>How long a draining stream lets its requests finish before cancelling them with a 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")] public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
@@ -53,6 +59,9 @@ public sealed class EngineOptions
 
     /// <summary>Provider calls one request split into batches may have running at once (Embedding beyond a provider's batch limit).</summary>
     [Range(1, 64)] public int MaxConcurrentCallsPerRequest { get; set; } = 4;
+
+    /// <summary>Chat requests one principal may start per second over all its streams and unary calls (one-second windows); past it a 429. 0 = no limit.</summary>
+    [Range(0, 1_000_000)] public int RequestsPerSecondPerPrincipal { get; set; }
 
     /// <summary>Machine id (0–1023) folded into request ids so that several instances never collide.</summary>
     [Range(0, 1023)] public int MachineId { get; set; }

@@ -93,13 +93,49 @@ public sealed class IntegrationClientTests
 
         Assert.True((await client.ChatAsync(Chat(gateway, "one"))).Success);
         // The stream reaches its maximum age on the service's clock; the server drains and ends it; the client sees that.
-        clock.Advance(TimeSpan.FromMinutes(5));
+        clock.Advance(TimeSpan.FromMinutes(5.5)); // the age is jittered by up to ±10 %
         var deadline = DateTime.UtcNow + TaskTimeoutExtensions.Limit;
         while (client.OpenStreams > 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
         Assert.Equal(0, client.OpenStreams);
 
         Assert.True((await client.ChatAsync(Chat(gateway, "two"))).Success);
         Assert.Equal(2, client.StreamsOpened);
+    }
+
+    [Fact]
+    public async Task StreamDraining_RequestRefusedAsNotRun_ResentOnANewStream_RunningOneFinishesOnTheOld()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Engine:MaxStreamAge"] = "00:05:00", ["Engine:DrainTimeout"] = "01:00:00",
+            ["Engine:IdleTimeout"] = "1.00:00:00", ["Engine:TotalTimeout"] = "1.00:00:00", ["Engine:TimeToFirstTokenTimeout"] = "1.00:00:00",
+        }, time: clock);
+        var release = new TaskCompletionSource();
+        gateway.OpenAI.On("long", new FakeScript { TextChunks = ["first", " rest"], FaultAfterChunks = 1, FaultGate = release.Task });
+        await using var client = NewClient(gateway);
+        try
+        {
+            var running = client.StreamAsync(Chat(gateway, "long")).GetAsyncEnumerator();
+            Assert.True(await running.MoveNextAsync().AsTask().DefaultTimeout());   // its first delta: it is running
+            clock.Advance(TimeSpan.FromMinutes(5.5));                               // the stream drains; "long" goes on
+            var deadline = DateTime.UtcNow + TaskTimeoutExtensions.Limit;
+            while (!gateway.Logs.Entries.Any(e => e.Message.StartsWith("Stream draining (max-age)", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+                await Task.Delay(10);
+
+            // Sent to the draining stream (the least busy), refused there as not run, re-sent on a new stream.
+            var late = await client.ChatAsync(Chat(gateway, "late")).DefaultTimeout();
+            Assert.True(late.Success, late.Describe());
+            Assert.Equal(1, client.Resent);
+            Assert.Equal(2, client.StreamsOpened);
+
+            release.SetResult();
+            var texts = new List<string>();
+            while (await running.MoveNextAsync().AsTask().DefaultTimeout()) texts.Add(running.Current.FinishReason);
+            Assert.Equal("stop", texts[^1]);                                      // the running one finished on the old stream
+            await running.DisposeAsync();
+        }
+        finally { release.TrySetResult(); } // a failure above must not leave the client's dispose waiting on "long"
     }
 
     /// <summary>A bare gRPC server with one LlmService implementation, for behaviours the real service never shows.</summary>

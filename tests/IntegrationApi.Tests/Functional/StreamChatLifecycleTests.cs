@@ -32,6 +32,7 @@ public sealed class StreamChatLifecycleTests
         var busy = await stream.WaitForAsync(r => r.ClientRequestId == "busy" && ChatStream.IsTerminal(r));
         Assert.Equal(499, busy.Code);
         Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
+        Assert.Equal("shutdown", stream.Call.GetTrailers().GetValue("integration-api-stream-end")); // "reopen elsewhere"
         await stopping.DefaultTimeout();
         Assert.Single(gateway.Fake(provider).Requests);   // "late" never reached the provider
     }
@@ -83,6 +84,23 @@ public sealed class StreamChatLifecycleTests
     }
 
     [Fact]
+    public void MaximumStreamAge_JitteredWithinItsFraction_NotTheSameForEveryStream()
+    {
+        var ages = Enumerable.Range(0, 200).Select(_ => Api.StreamChatSession.Jittered(TimeSpan.FromMinutes(30), 0.1)).ToArray();
+        Assert.All(ages, a => Assert.InRange(a, TimeSpan.FromMinutes(27), TimeSpan.FromMinutes(33)));
+        Assert.True(ages.Max() - ages.Min() > TimeSpan.FromMinutes(3), "the ages barely differ");
+        Assert.Equal(TimeSpan.FromMinutes(30), Api.StreamChatSession.Jittered(TimeSpan.FromMinutes(30), 0));
+    }
+
+    [Fact]
+    public void MaximumStreamAge_OnByDefault()
+    {
+        var defaults = new Engine.EngineOptions();
+        Assert.Equal(TimeSpan.FromMinutes(30), defaults.MaxStreamAge);
+        Assert.Equal(0.1, defaults.MaxStreamAgeJitter);
+    }
+
+    [Fact]
     public async Task MaximumStreamAge_StreamDrainsAndEndsOk()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -94,8 +112,9 @@ public sealed class StreamChatLifecycleTests
         Assert.True((await stream.ReadUntilAsync(ChatStream.IsTerminal)).Success);
         // Without half-closing, the server ends the call once the stream is old enough (the stream was open when
         // its request was answered, so its age timer is armed).
-        clock.Advance(TimeSpan.FromMinutes(5));
+        clock.Advance(TimeSpan.FromMinutes(5.5)); // the age is jittered by up to ±10 %
         Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
+        Assert.Equal("max-age", stream.Call.GetTrailers().GetValue("integration-api-stream-end"));
     }
 
     [Fact]

@@ -36,6 +36,8 @@ public sealed class TestGateway : IAsyncDisposable
 
     /// <summary>The HTTP/1.1 endpoint of /metrics, /healthz and /readiness.</summary>
     public string HttpAddress { get; private init; } = "";
+    /// <summary>The HTTP/1.1 endpoint of the OpenAI-compatible surface (<c>/v1/chat/completions</c>).</summary>
+    public string OpenAIAddress { get; private init; } = "";
     public OpenAIFake OpenAI => (OpenAIFake)_fakes["openai"];
     public AnthropicFake Anthropic => (AnthropicFake)_fakes["anthropic"];
     public CapturingLoggerProvider Logs { get; }
@@ -66,6 +68,7 @@ public sealed class TestGateway : IAsyncDisposable
         {
             ["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0",
             ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:OpenAI:Url"] = "http://127.0.0.1:0",
             ["Auth:JwtSecret"] = JwtSecret,
             ["Auth:ApiKeys:0:Sha256"] = CallerAuthenticator.HashKey(ApiKey["rpd-prj-".Length..]),
             ["Auth:ApiKeys:0:OrganizationId"] = "7",
@@ -87,9 +90,10 @@ public sealed class TestGateway : IAsyncDisposable
             services?.Invoke(builder.Services);
         });
         await app.StartAsync();
-        // Kestrel binds configured endpoints in key order: "Grpc" (HTTP/2) before "Http" (HTTP/1.1: metrics, health).
+        // Kestrel binds configured endpoints in key order: "Grpc" (HTTP/2) before "Http" (HTTP/1.1: metrics, health)
+        // before "OpenAI" (HTTP/1.1: the OpenAI-compatible surface).
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToArray();
-        return new TestGateway(app, fakes, logs, addresses[0]) { HttpAddress = addresses[1] };
+        return new TestGateway(app, fakes, logs, addresses[0]) { HttpAddress = addresses[1], OpenAIAddress = addresses.Length > 2 ? addresses[2] : "" };
     }
 
     /// <summary>Call metadata carrying a valid service JWT.</summary>

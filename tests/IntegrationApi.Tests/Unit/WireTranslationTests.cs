@@ -92,10 +92,10 @@ public sealed class WireTranslationTests
     }
 
     [Fact]
-    public void Anthropic_Usage_InputCountsCachedTokens()
+    public void Anthropic_Usage_InputCountsCachedTokens_AndCacheWrites()
     {
         var usage = AnthropicWire.FromUsage(new AnthropicUsage { InputTokens = 10, CacheCreationInputTokens = 5, CacheReadInputTokens = 100, OutputTokens = 1 });
-        Assert.Equal(new TokenUsage(Input: 115, Output: 1, CachedInput: 100), usage);
+        Assert.Equal(new TokenUsage(Input: 115, Output: 1, CachedInput: 100, CacheWrite: 5), usage);
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public sealed class WireTranslationTests
         await foreach (var e in SseEvents.ReadAsync(response, OpenAIJsonContext.Default.OpenAIChunk, "[DONE]", CancellationToken.None))
         {
             if (e.IsDone) { done = true; break; }
-            if (e.Data?.Choices?[0].Delta?.Content is { } t) texts.Add(t);
+            if (e.Data?.Choices?[0].Delta?.Content?.Text is { } t) texts.Add(t);
         }
         Assert.Equal(["a", "b"], texts);
         Assert.True(done);

@@ -17,6 +17,8 @@ internal sealed record AnthropicRequest
     [JsonPropertyName("top_k")] public long? TopK { get; init; }
     [JsonPropertyName("stop_sequences")] public IReadOnlyList<string>? StopSequences { get; init; }
     [JsonPropertyName("tools")] public IReadOnlyList<AnthropicTool>? Tools { get; init; }
+    /// <summary>Structured output (https://docs.claude.com/en/docs/build-with-claude/structured-outputs): <c>{"format":{"type":"json_schema","schema":{…}}}</c>.</summary>
+    [JsonPropertyName("output_config")] public AnthropicOutputConfig? OutputConfig { get; init; }
     [JsonPropertyName("tool_choice")] public AnthropicToolChoice? ToolChoice { get; init; }
     [JsonPropertyName("thinking")] public AnthropicThinking? Thinking { get; init; }
     [JsonPropertyName("stream")] public bool Stream { get; init; }
@@ -26,27 +28,50 @@ internal sealed record AnthropicMessage(
     [property: JsonPropertyName("role")] string Role,
     [property: JsonPropertyName("content")] IReadOnlyList<AnthropicBlock> Content);
 
-/// <summary>A content block: text, image, tool_use or tool_result (fields of the other kinds stay null).</summary>
+/// <summary>A content block: text, image, tool_use, tool_result, thinking or redacted_thinking (fields of the other kinds stay null).</summary>
 internal sealed record AnthropicBlock
 {
     [JsonPropertyName("type")] public required string Type { get; init; }
     [JsonPropertyName("text")] public string? Text { get; init; }
+    [JsonPropertyName("thinking")] public string? Thinking { get; init; }
+    [JsonPropertyName("signature")] public string? Signature { get; init; }
+    [JsonPropertyName("data")] public string? Data { get; init; }
     [JsonPropertyName("source")] public AnthropicImageSource? Source { get; init; }
     [JsonPropertyName("id")] public string? Id { get; init; }
     [JsonPropertyName("name")] public string? Name { get; init; }
     [JsonPropertyName("input")] public JsonElement? Input { get; init; }
     [JsonPropertyName("tool_use_id")] public string? ToolUseId { get; init; }
     [JsonPropertyName("content")] public string? Content { get; init; }
+    [JsonPropertyName("cache_control")] public AnthropicCacheControl? CacheControl { get; init; }
 }
 
-internal sealed record AnthropicImageSource(
+/// <summary>An image by URL (<c>type: url</c>) or inline (<c>type: base64</c>, <c>media_type</c>, <c>data</c>).</summary>
+internal sealed record AnthropicImageSource
+{
+    [JsonPropertyName("type")] public required string Type { get; init; }
+    [JsonPropertyName("url")] public string? Url { get; init; }
+    [JsonPropertyName("media_type")] public string? MediaType { get; init; }
+    [JsonPropertyName("data")] public string? Data { get; init; }
+}
+
+/// <summary>A prompt-caching breakpoint (https://docs.claude.com/en/docs/build-with-claude/prompt-caching).</summary>
+internal sealed record AnthropicCacheControl(
     [property: JsonPropertyName("type")] string Type,
-    [property: JsonPropertyName("url")] string Url);
+    [property: JsonPropertyName("ttl")] string? Ttl);
 
 internal sealed record AnthropicTool(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("description")] string? Description,
-    [property: JsonPropertyName("input_schema")] JsonElement InputSchema);
+    [property: JsonPropertyName("input_schema")] JsonElement InputSchema)
+{
+    [JsonPropertyName("cache_control")] public AnthropicCacheControl? CacheControl { get; init; }
+}
+
+internal sealed record AnthropicOutputConfig([property: JsonPropertyName("format")] AnthropicOutputFormat Format);
+
+internal sealed record AnthropicOutputFormat(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("schema")] JsonElement Schema);
 
 internal sealed record AnthropicToolChoice([property: JsonPropertyName("type")] string Type);
 
@@ -74,12 +99,17 @@ internal sealed record AnthropicBlockStart
     [JsonPropertyName("text")] public string? Text { get; init; }
     [JsonPropertyName("id")] public string? Id { get; init; }
     [JsonPropertyName("name")] public string? Name { get; init; }
+    [JsonPropertyName("thinking")] public string? Thinking { get; init; }
+    [JsonPropertyName("signature")] public string? Signature { get; init; }
+    [JsonPropertyName("data")] public string? Data { get; init; }
 }
 
 internal sealed record AnthropicDelta
 {
     [JsonPropertyName("type")] public string? Type { get; init; }
     [JsonPropertyName("text")] public string? Text { get; init; }
+    [JsonPropertyName("thinking")] public string? Thinking { get; init; }
+    [JsonPropertyName("signature")] public string? Signature { get; init; }
     [JsonPropertyName("partial_json")] public string? PartialJson { get; init; }
     [JsonPropertyName("stop_reason")] public string? StopReason { get; init; }
 }

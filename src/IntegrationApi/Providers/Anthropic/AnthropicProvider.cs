@@ -40,7 +40,7 @@ internal sealed class AnthropicProvider(HttpClient client, IOptions<AnthropicOpt
 
     public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var body = AnthropicWire.ToMessagesRequest(request, _options.DefaultMaxTokens);
+        var body = AnthropicWire.ToMessagesRequest(request, _options.DefaultMaxTokens, Name);
         var message = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = ProviderHttp.JsonBody(body, AnthropicJsonContext.Default.AnthropicRequest) };
         Authorize(message, request.Credential);
         return SseChatStream.StreamAsync(client, message, Dialect, new SseContext(Name), cancellationToken);

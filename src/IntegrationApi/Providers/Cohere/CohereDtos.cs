@@ -26,10 +26,44 @@ internal sealed record CohereRequest
 internal sealed record CohereMessage
 {
     [JsonPropertyName("role")] public required string Role { get; init; }
-    [JsonPropertyName("content")] public string? Content { get; init; }
+    /// <summary>Text, or content blocks (<c>text</c>, <c>image_url</c>) when a user turn has images.</summary>
+    [JsonPropertyName("content")] public CohereContent? Content { get; init; }
     [JsonPropertyName("tool_plan")] public string? ToolPlan { get; init; }
     [JsonPropertyName("tool_calls")] public IReadOnlyList<CohereToolCall>? ToolCalls { get; init; }
     [JsonPropertyName("tool_call_id")] public string? ToolCallId { get; init; }
+}
+
+/// <summary>Message content: a string, or blocks (https://docs.cohere.com/docs/image-inputs).</summary>
+[JsonConverter(typeof(CohereContentConverter))]
+internal sealed record CohereContent(string? Text, IReadOnlyList<CohereContentBlock>? Blocks)
+{
+    public static implicit operator CohereContent?(string? text) => text is null ? null : new(text, null);
+}
+
+internal sealed record CohereContentBlock
+{
+    [JsonPropertyName("type")] public required string Type { get; init; }
+    [JsonPropertyName("text")] public string? Text { get; init; }
+    [JsonPropertyName("image_url")] public CohereImageUrl? ImageUrl { get; init; }
+}
+
+internal sealed record CohereImageUrl([property: JsonPropertyName("url")] string Url);
+
+internal sealed class CohereContentConverter : JsonConverter<CohereContent>
+{
+    public override CohereContent? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType switch
+        {
+            JsonTokenType.String => new CohereContent(reader.GetString(), null),
+            JsonTokenType.Null => null,
+            _ => new CohereContent(null, JsonSerializer.Deserialize(ref reader, CohereJsonContext.Default.IReadOnlyListCohereContentBlock)),
+        };
+
+    public override void Write(Utf8JsonWriter writer, CohereContent value, JsonSerializerOptions options)
+    {
+        if (value.Blocks is null) writer.WriteStringValue(value.Text);
+        else JsonSerializer.Serialize(writer, value.Blocks, CohereJsonContext.Default.IReadOnlyListCohereContentBlock);
+    }
 }
 
 internal sealed record CohereToolCall
@@ -95,6 +129,7 @@ internal sealed record CohereErrorBody([property: JsonPropertyName("message")] s
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CohereRequest))]
+[JsonSerializable(typeof(IReadOnlyList<CohereContentBlock>))]
 [JsonSerializable(typeof(CohereEvent))]
 [JsonSerializable(typeof(CohereErrorBody))]
 internal sealed partial class CohereJsonContext : JsonSerializerContext;

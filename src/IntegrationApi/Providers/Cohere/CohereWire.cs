@@ -19,7 +19,7 @@ internal static class CohereWire
             Messages = ToMessages(request.Messages),
             Tools = tools,
             ToolChoice = tools is null ? null : ToToolChoice(o.ToolMode),
-            ResponseFormat = o.ResponseFormat,
+            ResponseFormat = ToResponseFormat(o.ResponseFormat),
             MaxTokens = o.MaxOutputTokens,
             StopSequences = o.StopSequences,
             Temperature = o.Temperature,
@@ -43,9 +43,17 @@ internal static class CohereWire
                     result.Add(new CohereMessage { Role = "system", Content = m.Text });
                     break;
                 case ChatRole.User:
-                    if (m.Parts.Any(x => x.Kind == ChatPartKind.ImageUrl))
-                        throw new ChatRequestException("cohere chat does not take images");
-                    result.Add(new CohereMessage { Role = "user", Content = m.Text });
+                    if (m.Parts.Any(x => x.Kind == ChatPartKind.Audio)) throw new ChatRequestException("cohere does not take audio input");
+                    result.Add(new CohereMessage
+                    {
+                        Role = "user",
+                        // Vision models take image_url blocks, URLs or data URLs (https://docs.cohere.com/docs/image-inputs).
+                        Content = m.Parts.Any(x => x.Kind == ChatPartKind.ImageUrl)
+                            ? new CohereContent(null, m.Parts.Where(x => x.Kind is ChatPartKind.Text or ChatPartKind.ImageUrl).Select(x => x.Kind == ChatPartKind.ImageUrl
+                                ? new CohereContentBlock { Type = "image_url", ImageUrl = new CohereImageUrl(x.Value) }
+                                : new CohereContentBlock { Type = "text", Text = x.Value }).ToArray())
+                            : m.Text,
+                    });
                     break;
                 case ChatRole.Assistant when m.ToolCalls.Count > 0:
                     result.Add(new CohereMessage
@@ -65,6 +73,22 @@ internal static class CohereWire
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// OpenAI's <c>{"type":"json_schema","json_schema":{"schema":{…}}}</c> becomes Cohere's <c>{"type":"json_object","json_schema":{…}}</c>
+    /// (https://docs.cohere.com/docs/structured-outputs); Cohere's own shapes pass as they are.
+    /// </summary>
+    private static JsonElement? ToResponseFormat(JsonElement? format)
+    {
+        if (format is not { } f || !f.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String || t.GetString() != "json_schema") return format;
+        if (!f.TryGetProperty("json_schema", out var js) || js.ValueKind != JsonValueKind.Object || !js.TryGetProperty("schema", out var schema))
+            throw new ChatRequestException($"modelParameters[\"{ModelParameters.ResponseFormat}\"] of type json_schema needs json_schema.schema");
+        return JsonSerializer.SerializeToElement(new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "json_object",
+            ["json_schema"] = System.Text.Json.Nodes.JsonNode.Parse(schema.GetRawText()),
+        });
     }
 
     /// <summary>Cohere has no "auto" value: auto is the default, so it is left out (https://docs.cohere.com/reference/chat#request.body.tool_choice).</summary>

@@ -20,7 +20,7 @@ internal sealed class GeminiProvider(HttpClient client, IOptions<GeminiOptions> 
 
     public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var body = GoogleWire.ToGenerateContentRequest(request);
+        var body = GoogleWire.ToGenerateContentRequest(request, Name);
         var model = UrlSegment.Escape(GoogleWire.Model(request), $"modelParameters[\"{ModelParameters.Name}\"]");
         var url = new Uri(_base, $"models/{model}:streamGenerateContent?alt=sse");
         var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = GoogleStream.ToContent(body) };

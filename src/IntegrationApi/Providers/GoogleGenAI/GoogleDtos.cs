@@ -27,6 +27,8 @@ internal sealed record GooglePart
     [JsonPropertyName("fileData")] public GoogleFileData? FileData { get; init; }
     [JsonPropertyName("functionCall")] public GoogleFunctionCall? FunctionCall { get; init; }
     [JsonPropertyName("functionResponse")] public GoogleFunctionResponse? FunctionResponse { get; init; }
+    /// <summary>Opaque state of a thinking model, to be sent back on the same part (https://ai.google.dev/gemini-api/docs/thought-signatures).</summary>
+    [JsonPropertyName("thoughtSignature")] public string? ThoughtSignature { get; init; }
 }
 
 internal sealed record GoogleBlob([property: JsonPropertyName("mimeType")] string MimeType, [property: JsonPropertyName("data")] string Data);
@@ -117,6 +119,8 @@ internal sealed record GoogleGenerationConfig
     [JsonPropertyName("presencePenalty")] public double? PresencePenalty { get; init; }
     [JsonPropertyName("responseMimeType")] public string? ResponseMimeType { get; init; }
     [JsonPropertyName("responseSchema")] public JsonElement? ResponseSchema { get; init; }
+    /// <summary>Full JSON Schema (https://ai.google.dev/api/generate-content#generationconfig), what OpenAI-style <c>json_schema</c> becomes.</summary>
+    [JsonPropertyName("responseJsonSchema")] public JsonElement? ResponseJsonSchema { get; init; }
     [JsonPropertyName("thinkingConfig")] public GoogleThinkingConfig? ThinkingConfig { get; init; }
 }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using IntegrationApi.Chat;
+using IntegrationApi.Providers;
 
 namespace IntegrationApi.Providers.GoogleGenAI;
 
@@ -18,7 +19,7 @@ internal static class GoogleWire
     /// Builds the request body. System turns go to <c>systemInstruction</c> (not "the first message", the
     /// original's defect); assistant turns are <c>model</c>; tool results are <c>functionResponse</c> parts in a user turn.
     /// </summary>
-    public static GoogleRequest ToGenerateContentRequest(ChatRequest request)
+    public static GoogleRequest ToGenerateContentRequest(ChatRequest request, string provider = ProviderNames.Gemini)
     {
         var o = request.Options;
         var system = request.Messages.Where(m => m.Role == ChatRole.System && m.Text.Length > 0)
@@ -38,13 +39,14 @@ internal static class GoogleWire
             Seed = o.Seed,
             FrequencyPenalty = o.FrequencyPenalty,
             PresencePenalty = o.PresencePenalty,
-            ResponseMimeType = format is { } f && f.TryGetProperty("response_mime_type", out var mime) ? MimeType(mime) : null,
+            ResponseMimeType = format is { } f && f.TryGetProperty("response_mime_type", out var mime) ? MimeType(mime) : JsonSchemaOf(format) is not null || IsJsonObject(format) ? "application/json" : null,
             ResponseSchema = format is { } g && g.TryGetProperty("response_schema", out var schema) ? schema : null,
-            ThinkingConfig = ToThinking(o.Thinking),
+            ResponseJsonSchema = JsonSchemaOf(format),
+            ThinkingConfig = ToThinking(o.Thinking, o.IncludeReasoning),
         };
         return new GoogleRequest
         {
-            Contents = ToContents(request.Messages),
+            Contents = ToContents(request.Messages, provider, Model(request).StartsWith("gemini-3", StringComparison.Ordinal)),
             SystemInstruction = system.Length == 0 ? null : new GoogleContent(null, system),
             Tools = tools,
             ToolConfig = tools is null ? null : ToToolConfig(o.ToolMode),
@@ -52,7 +54,7 @@ internal static class GoogleWire
         };
     }
 
-    private static List<GoogleContent> ToContents(IReadOnlyList<ChatMessage> messages)
+    private static List<GoogleContent> ToContents(IReadOnlyList<ChatMessage> messages, string provider, bool validatesSignatures)
     {
         var callNames = messages.SelectMany(m => m.ToolCalls).GroupBy(c => c.Id).ToDictionary(g => g.Key, g => g.First().Name);
         var contents = new List<GoogleContent>(messages.Count);
@@ -72,6 +74,9 @@ internal static class GoogleWire
                     case ChatPartKind.ImageUrl:
                         parts.Add(ToImagePart(part.Value));
                         break;
+                    case ChatPartKind.Audio:
+                        parts.Add(ToAudioPart(part));
+                        break;
                     case ChatPartKind.ToolResult:
                         var name = part.Name is { Length: > 0 } n ? n : callNames.GetValueOrDefault(part.ToolCallId!)
                             ?? throw new ChatRequestException($"tool result for \"{part.ToolCallId}\" needs the function name (Content.name) or the matching assistant tool call");
@@ -81,6 +86,7 @@ internal static class GoogleWire
             }
             foreach (var call in m.ToolCalls)
                 parts.Add(new GooglePart { FunctionCall = new GoogleFunctionCall { Id = call.Id, Name = call.Name, Args = call.ParsedArguments } });
+            if (m.Role == ChatRole.Assistant) RestoreSignatures(m, parts, provider, validatesSignatures);
             if (parts.Count == 0) continue;
             if (open is not null && contents[^1].Role == role)
                 open.AddRange(parts);
@@ -90,6 +96,71 @@ internal static class GoogleWire
         if (contents.Count == 0) throw new ChatRequestException("conversations must hold at least one user or assistant turn with content");
         return contents;
     }
+
+    /// <summary>
+    /// Puts this provider's thought signatures back on the parts they came with (https://ai.google.dev/gemini-api/docs/thought-signatures):
+    /// a function call's on that call (by <see cref="ReasoningMeta.ToolCallId"/>), a text signature on the turn's last text
+    /// part (or an empty text part, as the model sent it), signed thoughts first as thought parts. Another provider's state is dropped.
+    /// </summary>
+    private static void RestoreSignatures(ChatMessage m, List<GooglePart> parts, string provider, bool validatesSignatures)
+    {
+        var thoughts = new List<GooglePart>();
+        foreach (var r in m.Parts)
+        {
+            if (r.Kind != ChatPartKind.Reasoning || r.MetaValue(ReasoningMeta.Provider) != provider) continue;
+            var signature = r.MetaValue(ReasoningMeta.Signature);
+            switch (r.MetaValue(ReasoningMeta.Type))
+            {
+                case "functionCall" when signature is not null:
+                    var i = parts.FindIndex(p => p.FunctionCall?.Id == r.MetaValue(ReasoningMeta.ToolCallId));
+                    if (i >= 0) parts[i] = parts[i] with { ThoughtSignature = signature };
+                    break;
+                case "text" when signature is not null:
+                    var t = parts.FindLastIndex(p => p.Text is not null && p.Thought is null);
+                    if (t >= 0) parts[t] = parts[t] with { ThoughtSignature = signature };
+                    else parts.Add(new GooglePart { Text = "", ThoughtSignature = signature });
+                    break;
+                case "thought" when signature is not null:
+                    thoughts.Add(new GooglePart { Text = r.Value, Thought = true, ThoughtSignature = signature });
+                    break;
+            }
+        }
+        parts.InsertRange(0, thoughts);
+        // A turn that carries no state of this provider's at all (another provider made it, or the client wrote it) gets, on its
+        // first function call, the value Google documents for calls the model did not make; Gemini 3 accepts it in place of a
+        // signature. A turn with this provider's state is sent as it came: a missing signature there is the caller's to fix.
+        var own = m.Parts.Any(p => p.Kind == ChatPartKind.Reasoning && p.MetaValue(ReasoningMeta.Provider) == provider);
+        if (validatesSignatures && !own && parts.FindIndex(p => p.FunctionCall is not null) is var first and >= 0 && parts[first].ThoughtSignature is null)
+            parts[first] = parts[first] with { ThoughtSignature = ForeignCallSignature };
+    }
+
+    /// <summary>https://ai.google.dev/gemini-api/docs/thought-signatures (FAQ: calls not generated by Gemini 3).</summary>
+    public const string ForeignCallSignature = "skip_thought_signature_validator";
+
+    /// <summary>Audio as inline data (raw bytes) or file data (a URL), with its MIME type (https://ai.google.dev/gemini-api/docs/audio).</summary>
+    private static GooglePart ToAudioPart(ChatPart part)
+    {
+        if (DataUrls.TryParse(part.Value, out var mime, out var data)) return new GooglePart { InlineData = new GoogleBlob(mime, data) };
+        var type = part.MimeType ?? Path.GetExtension(new Uri(part.Value).AbsolutePath).ToLowerInvariant() switch
+        {
+            ".wav" => "audio/wav",
+            ".mp3" => "audio/mp3",
+            ".flac" => "audio/flac",
+            ".ogg" => "audio/ogg",
+            ".aac" => "audio/aac",
+            _ => throw new ChatRequestException("an audio URL needs its type in meta.mimeType"),
+        };
+        return new GooglePart { FileData = new GoogleFileData(type, part.Value) };
+    }
+
+    /// <summary>OpenAI's <c>{"type":"json_schema","json_schema":{"schema":{…}}}</c> as a full JSON Schema for <c>responseJsonSchema</c>.</summary>
+    private static JsonElement? JsonSchemaOf(JsonElement? format) =>
+        format is { } f && f.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == "json_schema"
+            && f.TryGetProperty("json_schema", out var js) && js.ValueKind == JsonValueKind.Object && js.TryGetProperty("schema", out var schema)
+            ? schema : null;
+
+    private static bool IsJsonObject(JsonElement? format) =>
+        format is { } f && f.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == "json_object";
 
     private static GooglePart ToImagePart(string url)
     {
@@ -138,8 +209,12 @@ internal static class GoogleWire
     };
 
     /// <summary><c>model.thinking</c>'s <c>include_thoughts</c> and <c>thinking_budget</c> (https://ai.google.dev/gemini-api/docs/thinking).</summary>
-    private static GoogleThinkingConfig? ToThinking(ChatThinking? thinking) =>
-        thinking is { } t && (t.IncludeThoughts is not null || t.ThinkingBudget is not null) ? new GoogleThinkingConfig(t.IncludeThoughts, t.ThinkingBudget) : null;
+    /// <summary><c>model.include_reasoning</c> asks for thought summaries too, unless <c>include_thoughts</c> says otherwise.</summary>
+    private static GoogleThinkingConfig? ToThinking(ChatThinking? thinking, bool includeReasoning)
+    {
+        var include = thinking?.IncludeThoughts ?? (includeReasoning ? true : null);
+        return include is not null || thinking?.ThinkingBudget is not null ? new GoogleThinkingConfig(include, thinking?.ThinkingBudget) : null;
+    }
 
     /// <summary>
     /// Appends what one streamed chunk says; function calls arrive whole and get ids when the API gives
@@ -161,18 +236,46 @@ internal static class GoogleWire
         var candidate = candidates[0];
         foreach (var part in candidate.Content?.Parts ?? [])
         {
-            if (part.Thought == true) continue;
+            var position = state.Parts++;
+            if (part.Thought == true)
+            {
+                // Thought summaries (asked for with includeThoughts) are reasoning block 0; a signed thought keeps its signature.
+                updates.Add(ChatUpdate.FromReasoning(0, part.Text, Signed(provider, "thought", part.ThoughtSignature, position)));
+                continue;
+            }
             if (!string.IsNullOrEmpty(part.Text)) updates.Add(ChatUpdate.FromText(part.Text));
             if (part.FunctionCall is { } call)
             {
                 var index = state.ToolCalls++;
                 var id = string.IsNullOrEmpty(call.Id) ? $"call_{state.IdPrefix}_{index}" : call.Id;
                 updates.Add(ChatUpdate.FromToolCall(index, id, call.Name, call.Args is { } args ? args.GetRawText() : "{}"));
+                if (part.ThoughtSignature is { Length: > 0 } signature)
+                {
+                    var meta = Signed(provider, "functionCall", signature, position);
+                    meta[ReasoningMeta.ToolCallId] = id;
+                    updates.Add(ChatUpdate.FromReasoning(FunctionCallBlocks + index, "", meta));
+                }
             }
+            else if (part.Text is not null && part.ThoughtSignature is { Length: > 0 } textSignature)
+                updates.Add(ChatUpdate.FromReasoning(TextBlocks + state.TextSignatures++, "", Signed(provider, "text", textSignature, position)));
         }
         if (candidate.FinishReason is not { Length: > 0 } reason || reason == "FINISH_REASON_UNSPECIFIED") return false;
         updates.Add(ChatUpdate.Finished(FromFinishReason(reason, state.ToolCalls > 0, provider)));
         return true;
+    }
+
+    /// <summary>Reasoning block numbers: 0 is the thoughts; then one block per signed function call, then per signed text part.</summary>
+    private const int FunctionCallBlocks = 1, TextBlocks = 1 << 20;
+
+    private static Dictionary<string, string> Signed(string provider, string type, string? signature, int position)
+    {
+        var meta = new Dictionary<string, string> { [ReasoningMeta.Provider] = provider, [ReasoningMeta.Type] = type };
+        if (!string.IsNullOrEmpty(signature))
+        {
+            meta[ReasoningMeta.Signature] = signature;
+            meta[ReasoningMeta.PartIndex] = position.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return meta;
     }
 
     private static ChatFinishReason FromFinishReason(string reason, bool calledTools, string provider) => reason switch
@@ -239,5 +342,7 @@ internal static class GoogleWire
 internal sealed class GoogleStreamState
 {
     public int ToolCalls;
+    public int Parts;
+    public int TextSignatures;
     public string IdPrefix { get; } = Guid.NewGuid().ToString("N")[..8];
 }

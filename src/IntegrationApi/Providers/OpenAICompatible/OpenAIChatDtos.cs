@@ -54,9 +54,19 @@ internal sealed record OpenAIContentPart
     [JsonPropertyName("type")] public required string Type { get; init; }
     [JsonPropertyName("text")] public string? Text { get; init; }
     [JsonPropertyName("image_url")] public OpenAIImageUrl? ImageUrl { get; init; }
+    [JsonPropertyName("input_audio")] public OpenAIInputAudio? InputAudio { get; init; }
+    /// <summary>Mistral's <c>thinking</c> chunk: its own list of <c>text</c> chunks (https://docs.mistral.ai/capabilities/reasoning/).</summary>
+    [JsonPropertyName("thinking")] public IReadOnlyList<OpenAIContentPart>? Thinking { get; init; }
+    /// <summary>Anthropic-style prompt caching, which some compatible APIs accept; never sent by the OpenAI dialect.</summary>
+    [JsonPropertyName("cache_control")] public JsonElement? CacheControl { get; init; }
 }
 
 internal sealed record OpenAIImageUrl([property: JsonPropertyName("url")] string Url);
+
+/// <summary>Base64 audio and its format (<c>wav</c>, <c>mp3</c>): https://platform.openai.com/docs/guides/audio.</summary>
+internal sealed record OpenAIInputAudio(
+    [property: JsonPropertyName("data")] string Data,
+    [property: JsonPropertyName("format")] string Format);
 
 internal sealed record OpenAITool(
     [property: JsonPropertyName("type")] string Type,
@@ -102,7 +112,8 @@ internal sealed record OpenAIChoice
 internal sealed record OpenAIDelta
 {
     [JsonPropertyName("role")] public string? Role { get; init; }
-    [JsonPropertyName("content")] public string? Content { get; init; }
+    /// <summary>Text, or (Mistral's reasoning models) an array of chunks: <c>thinking</c> chunks, then <c>text</c>.</summary>
+    [JsonPropertyName("content")] public OpenAIContent? Content { get; init; }
     [JsonPropertyName("refusal")] public string? Refusal { get; init; }
     [JsonPropertyName("tool_calls")] public IReadOnlyList<OpenAIToolCall>? ToolCalls { get; init; }
 }

@@ -15,7 +15,7 @@ internal static class OpenAIChatWire
         return new OpenAIChatRequest
         {
             Model = o.ModelId,
-            Messages = ToMessages(request.Messages),
+            Messages = ToMessages(request.Messages, d),
             Stream = true,
             StreamOptions = d.AsksForUsage ? new OpenAIStreamOptions(IncludeUsage: true) : null,
             Temperature = o.Temperature,
@@ -39,7 +39,7 @@ internal static class OpenAIChatWire
         };
     }
 
-    private static List<OpenAIMessage> ToMessages(IReadOnlyList<ChatMessage> messages)
+    private static List<OpenAIMessage> ToMessages(IReadOnlyList<ChatMessage> messages, OpenAIDialect d)
     {
         var result = new List<OpenAIMessage>(messages.Count);
         foreach (var m in messages)
@@ -50,36 +50,60 @@ internal static class OpenAIChatWire
                     result.Add(new OpenAIMessage { Role = "system", Content = new OpenAIContent(m.Text, null) });
                     break;
                 case ChatRole.User:
-                    result.Add(new OpenAIMessage { Role = "user", Content = ToUserContent(m) });
+                    result.Add(new OpenAIMessage { Role = "user", Content = ToUserContent(m, d) });
                     break;
                 case ChatRole.Assistant:
                     var calls = m.ToolCalls.Count == 0 ? null : m.ToolCalls
-                        .Select(c => new OpenAIToolCall { Id = c.Id, Type = "function", Function = new OpenAIFunctionCall { Name = c.Name, Arguments = c.Arguments } })
+                        .Select(c => new OpenAIToolCall { Id = d.ToolCallId(c.Id), Type = "function", Function = new OpenAIFunctionCall { Name = c.Name, Arguments = c.Arguments } })
                         .ToArray();
                     var text = m.Text;
-                    result.Add(new OpenAIMessage
-                    {
-                        Role = "assistant",
-                        Content = text.Length == 0 && calls is not null ? null : new OpenAIContent(text, null),
-                        ToolCalls = calls,
-                    });
+                    var thinking = d.ReasoningProvider is { } own
+                        ? m.Parts.Where(p => p.Kind == ChatPartKind.Reasoning && p.MetaValue(ReasoningMeta.Provider) == own && p.Value.Length > 0).ToArray()
+                        : [];
+                    OpenAIContent? content = thinking.Length > 0
+                        ? new OpenAIContent(null, [
+                            .. thinking.Select(t => new OpenAIContentPart { Type = "thinking", Thinking = [new OpenAIContentPart { Type = "text", Text = t.Value }] }),
+                            .. text.Length == 0 ? Array.Empty<OpenAIContentPart>() : [new OpenAIContentPart { Type = "text", Text = text }]])
+                        : text.Length == 0 && calls is not null ? null : new OpenAIContent(text, null);
+                    result.Add(new OpenAIMessage { Role = "assistant", Content = content, ToolCalls = calls });
                     break;
                 case ChatRole.Tool:
                     foreach (var part in m.Parts.Where(x => x.Kind == ChatPartKind.ToolResult))
-                        result.Add(new OpenAIMessage { Role = "tool", ToolCallId = part.ToolCallId, Content = new OpenAIContent(part.Value, null) });
+                        result.Add(new OpenAIMessage { Role = "tool", ToolCallId = d.ToolCallId(part.ToolCallId!), Content = new OpenAIContent(part.Value, null) });
                     break;
             }
         }
         return result;
     }
 
-    private static OpenAIContent ToUserContent(ChatMessage m)
+    private static OpenAIContent ToUserContent(ChatMessage m, OpenAIDialect d)
     {
-        if (!m.Parts.Any(p => p.Kind == ChatPartKind.ImageUrl)) return new OpenAIContent(m.Text, null);
-        var parts = m.Parts.Select(p => p.Kind == ChatPartKind.ImageUrl
-            ? new OpenAIContentPart { Type = "image_url", ImageUrl = new OpenAIImageUrl(p.Value) }
-            : new OpenAIContentPart { Type = "text", Text = p.Value }).ToArray();
+        if (!m.Parts.Any(p => p.Kind is ChatPartKind.ImageUrl or ChatPartKind.Audio)) return new OpenAIContent(m.Text, null);
+        var parts = m.Parts.Where(p => p.Kind is ChatPartKind.Text or ChatPartKind.ImageUrl or ChatPartKind.Audio).Select(p => p.Kind switch
+        {
+            ChatPartKind.ImageUrl => new OpenAIContentPart { Type = "image_url", ImageUrl = new OpenAIImageUrl(p.Value) },
+            ChatPartKind.Audio => ToAudioPart(p, d),
+            _ => new OpenAIContentPart { Type = "text", Text = p.Value },
+        }).ToArray();
         return new OpenAIContent(null, parts);
+    }
+
+    /// <summary>
+    /// Audio goes as <c>input_audio</c> (base64 and a format, https://platform.openai.com/docs/guides/audio): raw bytes only,
+    /// WAV or MP3 (the formats the API documents); a provider without audio input is a 400 naming it.
+    /// </summary>
+    private static OpenAIContentPart ToAudioPart(ChatPart part, OpenAIDialect d)
+    {
+        if (!d.TakesAudio) throw new ChatRequestException($"{d.Name} does not take audio input");
+        if (!DataUrls.TryParse(part.Value, out var mime, out var data))
+            throw new ChatRequestException($"{d.Name} takes audio as raw bytes only (contentFormat \"raw\"), not by URL");
+        var format = mime.ToLowerInvariant() switch
+        {
+            "audio/wav" or "audio/x-wav" or "audio/wave" => "wav",
+            "audio/mpeg" or "audio/mp3" => "mp3",
+            _ => throw new ChatRequestException($"{d.Name} takes WAV or MP3 audio, not {mime}"),
+        };
+        return new OpenAIContentPart { Type = "input_audio", InputAudio = new OpenAIInputAudio(data, format) };
     }
 
     private static OpenAITool ToTool(ChatTool tool) =>
@@ -113,7 +137,7 @@ internal static class OpenAIChatWire
             var choice = choices[0];
             if (choice.Delta is { } delta)
             {
-                if (!string.IsNullOrEmpty(delta.Content)) updates.Add(ChatUpdate.FromText(delta.Content));
+                if (delta.Content is { } content) FromContent(content, provider, updates);
                 if (delta.ToolCalls is { } calls)
                     foreach (var c in calls)
                         updates.Add(ChatUpdate.FromToolCall(c.Index ?? 0, NullIfEmpty(c.Id), NullIfEmpty(c.Function?.Name), c.Function?.Arguments));
@@ -127,6 +151,31 @@ internal static class OpenAIChatWire
         }
         if (chunk.Usage is { } usage) updates.Add(ChatUpdate.FromUsage(FromUsage(usage)));
     }
+
+    /// <summary>
+    /// Delta content: text, or Mistral's chunk array, where <c>thinking</c> chunks (each a list of text chunks) are reasoning
+    /// (block 0, tagged with the provider) and <c>text</c> chunks are text; other chunk types (references) are skipped.
+    /// </summary>
+    private static void FromContent(OpenAIContent content, string provider, List<ChatUpdate> updates)
+    {
+        if (content.Parts is null)
+        {
+            if (!string.IsNullOrEmpty(content.Text)) updates.Add(ChatUpdate.FromText(content.Text));
+            return;
+        }
+        foreach (var part in content.Parts)
+        {
+            if (part.Type == "text" && !string.IsNullOrEmpty(part.Text)) updates.Add(ChatUpdate.FromText(part.Text));
+            else if (part.Type == "thinking")
+                updates.Add(ChatUpdate.FromReasoning(0, string.Concat((part.Thinking ?? []).Where(t => t.Type == "text").Select(t => t.Text)), ThinkingMeta(provider)));
+        }
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> ThinkingMetas = new();
+
+    /// <summary>The state of a thinking block: whose it is (one shared instance per provider, not one per chunk).</summary>
+    private static IReadOnlyDictionary<string, string> ThinkingMeta(string provider) =>
+        ThinkingMetas.GetOrAdd(provider, static p => new Dictionary<string, string> { [ReasoningMeta.Provider] = p, [ReasoningMeta.Type] = "thinking" });
 
     public static ChatFinishReason FromFinishReason(string reason) => reason switch
     {
@@ -185,9 +234,19 @@ internal enum MaxTokensField { MaxTokens, MaxCompletionTokens }
 /// <param name="AsksForUsage">Send <c>stream_options.include_usage</c> (Mistral rejects it and reports usage unasked).</param>
 /// <param name="SeedIsRandomSeed">The seed goes in <c>random_seed</c> (Mistral).</param>
 /// <param name="OpenAIOnlyFields">Send <c>user</c>, <c>service_tier</c>, <c>logprobs</c>, <c>metadata</c>.</param>
-internal sealed record OpenAIDialect(MaxTokensField MaxTokens, bool AsksForUsage, bool SeedIsRandomSeed, bool OpenAIOnlyFields)
+/// <param name="Name">The provider, for errors.</param>
+/// <param name="ReasoningProvider">Whose reasoning state goes back in assistant turns (Mistral's thinking chunks); null: none does.</param>
+/// <param name="NineCharToolIds">Tool-call ids must be exactly 9 letters and digits (Mistral); others are adapted.</param>
+/// <param name="TakesAudio">Audio input as <c>input_audio</c> parts.</param>
+internal sealed record OpenAIDialect(MaxTokensField MaxTokens, bool AsksForUsage, bool SeedIsRandomSeed, bool OpenAIOnlyFields,
+    string Name = "openai", string? ReasoningProvider = null, bool NineCharToolIds = false, bool TakesAudio = false)
 {
-    public static OpenAIDialect OpenAI { get; } = new(MaxTokensField.MaxCompletionTokens, AsksForUsage: true, SeedIsRandomSeed: false, OpenAIOnlyFields: true);
-    public static OpenAIDialect Azure { get; } = OpenAI;
-    public static OpenAIDialect Mistral { get; } = new(MaxTokensField.MaxTokens, AsksForUsage: false, SeedIsRandomSeed: true, OpenAIOnlyFields: false);
+    public static OpenAIDialect OpenAI { get; } = new(MaxTokensField.MaxCompletionTokens, AsksForUsage: true, SeedIsRandomSeed: false, OpenAIOnlyFields: true,
+        Name: ProviderNames.OpenAI, TakesAudio: true);
+    public static OpenAIDialect Azure { get; } = OpenAI with { Name = ProviderNames.Azure };
+    public static OpenAIDialect Mistral { get; } = new(MaxTokensField.MaxTokens, AsksForUsage: false, SeedIsRandomSeed: true, OpenAIOnlyFields: false,
+        Name: ProviderNames.Mistral, ReasoningProvider: ProviderNames.Mistral, NineCharToolIds: true);
+
+    /// <summary>A tool-call id as this provider accepts it (Mistral: <see cref="ToolCallIds.ToNineAlphanumeric"/>).</summary>
+    public string ToolCallId(string id) => NineCharToolIds ? ToolCallIds.ToNineAlphanumeric(id) : id;
 }

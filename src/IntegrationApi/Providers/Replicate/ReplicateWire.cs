@@ -50,6 +50,7 @@ internal static class ReplicateWire
         var turns = messages.Where(m => m.Role != ChatRole.System).ToList();
         if (turns.Count == 0) throw new ChatRequestException("conversations must hold at least one user turn");
         if (turns.Any(m => m.Parts.Any(p => p.Kind == ChatPartKind.ImageUrl))) throw new ChatRequestException("replicate chat models take no images here");
+        if (turns.Any(m => m.Parts.Any(p => p.Kind == ChatPartKind.Audio))) throw new ChatRequestException("replicate does not take audio input");
         if (turns is [{ Role: ChatRole.User } only]) return only.Text;
         var sb = new StringBuilder();
         foreach (var m in turns)

@@ -36,7 +36,7 @@ internal sealed partial class VertexAIProvider(HttpClient client, VertexTokenSou
 
     public IAsyncEnumerable<ChatUpdate> GetStreamingResponseAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var body = GoogleWire.ToGenerateContentRequest(request);
+        var body = GoogleWire.ToGenerateContentRequest(request, Name);
         var project = Segment(request.Credential, "project_id");
         var region = Segment(request.Credential, "region");
         var model = UrlSegment.Escape(GoogleWire.Model(request), $"modelParameters[\"{ModelParameters.Name}\"]");

@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationApi.Scaling;
+
+/// <summary>What the per-principal limits do while Redis cannot be reached.</summary>
+public enum RedisUnavailableMode
+{
+    /// <summary>Fail open to this instance's own limits (the same numbers, counted per instance), with an error log and a metric.</summary>
+    LocalLimits,
+
+    /// <summary>Fail closed: every request gets a 503 until Redis answers again.</summary>
+    Refuse,
+}
+
+/// <summary>The Redis shared by every instance (<c>Redis</c> section; docs/scaling.md). Off unless <see cref="Configuration"/> is set.</summary>
+public sealed class RedisOptions
+{
+    /// <summary>A StackExchange.Redis configuration string (<c>host:port,password=…,ssl=true</c>); empty keeps every limit in-process.</summary>
+    public string Configuration { get; set; } = "";
+
+    /// <summary>Prefix of every key and channel, so several deployments can share one Redis.</summary>
+    [Required, MinLength(1)] public string KeyPrefix { get; set; } = "integration-api:";
+
+    /// <summary>A concurrency lease not renewed for this long is dropped (an instance that died frees its slots within it); renewed every third of it.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")] public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest wait for one Redis command; past it the request is decided as when Redis is unreachable.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")] public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>What the limits do while Redis is unreachable.</summary>
+    public RedisUnavailableMode WhenUnavailable { get; set; } = RedisUnavailableMode.LocalLimits;
+
+    /// <summary>True when a Redis is configured.</summary>
+    public bool Enabled => !string.IsNullOrWhiteSpace(Configuration);
+}
+
+/// <summary>Checks <see cref="RedisOptions"/> at start (generated from its attributes).</summary>
+[OptionsValidator]
+internal sealed partial class RedisOptionsValidator : IValidateOptions<RedisOptions>;
