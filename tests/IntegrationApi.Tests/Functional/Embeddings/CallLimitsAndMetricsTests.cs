@@ -48,4 +48,21 @@ public sealed class CallLimitsAndMetricsTests
         Assert.Equal(("input", double.Parse(response.Metrics.MetricOf("INPUT_TOKEN")!)), (tokens.Tags["direction"], tokens.Value));
         Assert.Equal("embeddings", Assert.Single(recorder.Of("gen_ai.client.operation.duration")).Tags["gen_ai.operation.name"]);
     }
+
+    [Fact]
+    public async Task Embedding_PastTheCallDeadline_DeadlineExceeded_AuditedAs504_UpstreamAborted()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        gateway.OpenAI.DefaultScript = new FakeScript { Fault = FakeFault.Stall };
+        var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => gateway.Channel.CreateCallInvoker().AsyncUnaryCall(
+            new Grpc.Core.Method<Contracts.EmbeddingRequest, Contracts.EmbeddingResponse>(Grpc.Core.MethodType.Unary, "integration_api.OpenAiService", "Embedding",
+                Grpc.Core.Marshallers.Create<Contracts.EmbeddingRequest>(m => Google.Protobuf.MessageExtensions.ToByteArray(m), Contracts.EmbeddingRequest.Parser.ParseFrom),
+                Grpc.Core.Marshallers.Create<Contracts.EmbeddingResponse>(m => Google.Protobuf.MessageExtensions.ToByteArray(m), Contracts.EmbeddingResponse.Parser.ParseFrom)),
+            null, new Grpc.Core.CallOptions(TestGateway.AuthHeaders(), DateTime.UtcNow.AddMilliseconds(300)), Embedding(gateway, "openai", "slow")).ResponseAsync.DefaultTimeout());
+
+        Assert.Equal(Grpc.Core.StatusCode.DeadlineExceeded, error.StatusCode);
+        await gateway.OpenAI.Requests.Single().Aborted.DefaultTimeout();
+        await gateway.App.StopAsync();
+        Assert.Equal(504, Assert.Single(await gateway.AuditStore.ListAsync(2, 3, 0, 10, CancellationToken.None)).Code);
+    }
 }
