@@ -41,6 +41,11 @@ internal static class CallCommands
         if (options.Jwt is not null) headers.Add("x-internal-service-key", options.Jwt);
         if (options.ApiKey is not null) headers.Add("x-api-key", options.ApiKey);
         using var channel = IntegrationClient.CreateChannel(options.Address);
+        if (options.Wait > TimeSpan.Zero && !await WaitForServiceAsync(channel, options.Wait))
+        {
+            Console.Error.WriteLine($"the service at {options.Address} did not answer within {options.Wait.TotalSeconds:0} s");
+            return 1;
+        }
         await using var client = new IntegrationClient(channel, new IntegrationClientOptions { Headers = () => headers });
         var credential = new Credential { Value = new Struct { Fields = { ["key"] = Value.ForString(options.RequestKey) } } };
         try
@@ -79,6 +84,25 @@ internal static class CallCommands
             Console.WriteLine($"[{r.Index}] {r.RelevanceScore.ToString("0.0000", CultureInfo.InvariantCulture)} {r.Content.Content_.ToStringUtf8()}");
         Console.WriteLine($"done: time={Milliseconds(response.Metrics)} ms");
         return 0;
+    }
+
+    private static async Task<bool> WaitForServiceAsync(Grpc.Net.Client.GrpcChannel channel, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                await channel.ConnectAsync(attempt.Token);
+                return true;
+            }
+            catch (Exception)
+            {
+                await Task.Delay(200);
+            }
+        }
+        return false;
     }
 
     private static string Metric(IEnumerable<Metric> metrics, string name) => metrics.FirstOrDefault(m => m.Name == name)?.Value ?? "-";
