@@ -213,4 +213,39 @@ public sealed class RedisScaleOutTests
         var ex = await Assert.ThrowsAsync<RpcException>(async () => { await fresh.SendAsync(b.NewChat("openai", "new")); await fresh.ReadToEndAsync(); });
         Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
     }
+
+    [SkippableFact]
+    public async Task MachineId_LeasedPerInstance_DistinctAndNonZero_GivenBackOnStop_ExplicitOneKept()
+    {
+        Skip.If(RedisServer.FindBinary() is null, RedisServer.SkipReason);
+        await using var redis = await RedisServer.StartAsync();
+        var settings = Settings(redis);
+        var prefix = settings["Redis:KeyPrefix"]!;
+        await using var a = await TestGateway.StartAsync(settings);
+        var b = await TestGateway.StartAsync(settings);
+        var idA = a.App.Services.GetRequiredService<RequestIdGenerator>().MachineId;
+        var idB = b.App.Services.GetRequiredService<RequestIdGenerator>().MachineId;
+        Assert.InRange(idA, 1, 1023);
+        Assert.InRange(idB, 1, 1023);
+        Assert.NotEqual(idA, idB);                                       // both left Engine:MachineId at 0
+
+        // The id is in every request id (bits 12–21) and held in Redis with a TTL.
+        var terminal = await b.ChatAsync("openai", b.NewChat("openai", "hi"));
+        Assert.Equal((ulong)idB, (terminal.RequestId >> 12) & 0x3FF);
+        await using var client = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var db = client.GetDatabase();
+        Assert.True(await db.KeyExistsAsync($"{prefix}machine-id:{idA}"));
+        Assert.True(await db.KeyExistsAsync($"{prefix}machine-id:{idB}"));
+        Assert.NotNull(await db.KeyTimeToLiveAsync($"{prefix}machine-id:{idB}"));
+
+        await b.DisposeAsync();                                          // a stopped instance gives its id back at once
+        Assert.False(await db.KeyExistsAsync($"{prefix}machine-id:{idB}"));
+        Assert.True(await db.KeyExistsAsync($"{prefix}machine-id:{idA}"));
+
+        settings["Engine:MachineId"] = "7";                              // an operator's explicit id is kept, nothing leased
+        await using var c = await TestGateway.StartAsync(settings);
+        Assert.Equal(7, c.App.Services.GetRequiredService<RequestIdGenerator>().MachineId);
+        var keys = client.GetServer(client.GetEndPoints()[0]).Keys(pattern: $"{prefix}machine-id:*").ToArray();
+        Assert.Equal([$"{prefix}machine-id:{idA}"], keys.Select(k => k.ToString()));
+    }
 }
