@@ -75,9 +75,7 @@ internal abstract partial class CallRpc<TRequest, TResponse, TResult>(CallRpcSer
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            // A client whose own deadline fired resets the call a moment before the server's deadline (set at receipt):
-            // a cancel that close to the deadline is the deadline.
-            var deadlinePassed = context.Deadline <= services.Time.GetUtcNow().UtcDateTime + DeadlineTolerance;
+            var deadlinePassed = CallDeadline.Passed(context, services.Time);
             var error = deadlinePassed ? ChatErrors.CallDeadlinePassed() : ChatErrors.CancelledByClient();
             Record(principal, context, request, provider, model, Failure(requestId, error, null), null);
             throw new RpcException(deadlinePassed
@@ -160,7 +158,6 @@ internal abstract partial class CallRpc<TRequest, TResponse, TResult>(CallRpcSer
         });
     }
 
-    private static readonly TimeSpan DeadlineTolerance = TimeSpan.FromSeconds(1);
 
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..max];
 
