@@ -221,7 +221,7 @@ public sealed class RecordedTrafficTests
         Assert.Equal("stop", terminal.FinishReason);
         Assert.Equal(("69", "53"), (terminal.Metric("INPUT_TOKEN"), terminal.Metric("OUTPUT_TOKEN")));
         const string thinking = "The previous result was 925. Now I need to divide that by 5.\n\n925 ÷ 5 = 185";
-                Assert.Equal(includeReasoning ? thinking : "", DeltaText(stream, "reasoning"));
+        Assert.Equal(includeReasoning ? thinking : "", DeltaText(stream, "reasoning"));
         var state = Assert.Single(terminal.Data.Contents, c => c.ContentType == "reasoning");
         Assert.Equal(thinking, state.Content_.ToStringUtf8());
         var signature = recorded.Split('\n').Select(l => JsonDocument.Parse(l).RootElement)
@@ -251,7 +251,7 @@ public sealed class RecordedTrafficTests
         Assert.Equal("stop", terminal.FinishReason);
         Assert.Equal(("10", "46", "56"), (terminal.Metric("INPUT_TOKEN"), terminal.Metric("OUTPUT_TOKEN"), terminal.Metric("TOTAL_TOKEN")));
         const string thinking = "The user is asking for 2+2. This is basic arithmetic. 2+2=4.";
-                Assert.Equal(includeReasoning ? thinking : "", DeltaText(stream, "reasoning"));
+        Assert.Equal(includeReasoning ? thinking : "", DeltaText(stream, "reasoning"));
         var state = Assert.Single(terminal.Data.Contents, c => c.ContentType == "reasoning");
         Assert.Equal(thinking, state.Content_.ToStringUtf8());
         Assert.Equal("mistral", state.Meta.Fields["provider"].StringValue);
@@ -281,5 +281,35 @@ public sealed class RecordedTrafficTests
         var signature = JsonDocument.Parse(recorded.Split('\n')[2]).RootElement.GetProperty("candidates")[0].GetProperty("content").GetProperty("parts")[0].GetProperty("thoughtSignature").GetString();
         var state = Assert.Single(terminal.Data.Contents, c => c.ContentType == "reasoning");
         Assert.Equal(signature, state.Meta.Fields["signature"].StringValue);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Recorded_VertexThoughtPartAndToolCalls_ReasoningDeltasOnRequest(bool includeReasoning)
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var recorded = Recording("vertexai/google-stream-no-args-tool-call.chunks.txt");
+        Serve(gateway, "vertexai", Framed(recorded));
+        var request = gateway.NewChat("vertexai", "Read the theme, then screen A, then B and C in parallel.");
+        request.ModelParameters["model.name"] = Param(Value.ForString("gemini-3-flash-preview"));
+        if (includeReasoning) request.ModelParameters["model.include_reasoning"] = Param(Value.ForBool(true));
+        using var stream = gateway.OpenStream("vertexai");
+
+        await stream.SendAsync(request);
+        var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+
+        Assert.True(terminal.Success, terminal.Describe());
+        Assert.Equal("", terminal.Text());
+        var thought = JsonDocument.Parse(recorded.Split('\n')[0]).RootElement.GetProperty("candidates")[0].GetProperty("content").GetProperty("parts")[0].GetProperty("text").GetString();
+        Assert.Equal(includeReasoning ? thought : "", DeltaText(stream, "reasoning"));
+        // read_theme whole, then read_screen three times with its arguments streamed (partialArgs) and closed by an empty functionCall.
+        Assert.Equal([("read_theme", "{}"), ("read_screen", "{\"id\":\"A\"}"), ("read_screen", "{\"id\":\"B\"}"), ("read_screen", "{\"id\":\"C\"}")],
+            terminal.Data.ToolCalls.Select(c => (c.Function.Name, c.Function.Arguments)).ToArray());
+        Assert.Equal("tool_calls", terminal.FinishReason);
+        // Output tokens as the adapter reports Gemini usage: candidates + thoughts (58 + 183).
+        Assert.Equal(("249", "241", "490", "183"), (terminal.Metric("INPUT_TOKEN"), terminal.Metric("OUTPUT_TOKEN"), terminal.Metric("TOTAL_TOKEN"), terminal.Metric("REASONING_TOKEN")));
+        var signature = JsonDocument.Parse(recorded.Split('\n')[1]).RootElement.GetProperty("candidates")[0].GetProperty("content").GetProperty("parts")[0].GetProperty("thoughtSignature").GetString();
+        Assert.Contains(terminal.Data.Contents, c => c.ContentType == "reasoning" && c.Meta.Fields.TryGetValue("signature", out var s) && s.StringValue == signature);
     }
 }
