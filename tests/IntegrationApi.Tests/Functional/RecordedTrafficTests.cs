@@ -312,4 +312,38 @@ public sealed class RecordedTrafficTests
         var signature = JsonDocument.Parse(recorded.Split('\n')[1]).RootElement.GetProperty("candidates")[0].GetProperty("content").GetProperty("parts")[0].GetProperty("thoughtSignature").GetString();
         Assert.Contains(terminal.Data.Contents, c => c.ContentType == "reasoning" && c.Meta.Fields.TryGetValue("signature", out var s) && s.StringValue == signature);
     }
+
+    /// <summary>
+    /// The stream in a Java test's text block (<c>var eventStream = """ ... """;</c>), as Java makes the string: the lines
+    /// between the delimiters, without the indentation they share with the closing delimiter.
+    /// </summary>
+    private static string JavaTextBlock(string java, string variable)
+    {
+        var start = java.IndexOf($"var {variable} = \"\"\"\n", StringComparison.Ordinal);
+        start = java.IndexOf('\n', start) + 1;
+        var close = java.IndexOf("\"\"\";", start, StringComparison.Ordinal);
+        var lineStart = java.LastIndexOf('\n', close) + 1;
+        var indent = close - lineStart;
+        return string.Concat(java[start..lineStart].Split('\n').SkipLast(1).Select(l => (l.Length >= indent ? l[indent..] : l.TrimStart(' ')) + "\n"));
+    }
+
+    [Fact]
+    public async Task Recorded_AzureOpenAIStream_PromptFilterChunkWithEmptyChoices_ThenText()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var recorded = JavaTextBlock(Recording("azure/AzureOpenAiStreamingChatModelTest.java"), "eventStream");
+        Assert.StartsWith("data: {\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\",\"prompt_filter_results\"", recorded);
+        Serve(gateway, "azure", recorded);
+        using var stream = gateway.OpenStream("azure");
+
+        await stream.SendAsync(gateway.NewChat("azure", "Translate to German: Hello world!"));
+        var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+
+        Assert.True(terminal.Success, terminal.Describe());
+        Assert.Equal("Hallo Welt!", terminal.Text());
+        Assert.Equal(terminal.Text(), DeltaText(stream, "text"));
+        Assert.Equal("stop", terminal.FinishReason);
+        using var body = JsonDocument.Parse(Sent["azure"]);
+        Assert.True(body.RootElement.GetProperty("stream").GetBoolean());
+    }
 }
