@@ -54,7 +54,32 @@ public sealed class AnthropicFake : FakeProviderServer
         foreach (var message in json.GetProperty("messages").EnumerateArray())
             if (message.GetProperty("role").GetString() is not ("user" or "assistant"))
                 return (400, Error("invalid_request_error", "messages: roles must be user or assistant"));
+        if (RejectImages(json.GetProperty("messages")) is { } image) return image;
         return ThinkingEnabled(json) ? RejectThinking(json.GetProperty("messages")) : null;
+    }
+
+    /// <summary>Inline images must be JPEG, PNG, GIF or WebP (the API's validation message).</summary>
+    private static (int Status, string Body)? RejectImages(JsonElement messages)
+    {
+        var i = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            if (message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+            {
+                var j = 0;
+                foreach (var block in content.EnumerateArray())
+                {
+                    if (block.GetProperty("type").GetString() == "image" && block.TryGetProperty("source", out var source)
+                        && source.GetProperty("type").GetString() == "base64"
+                        && source.GetProperty("media_type").GetString() is not ("image/jpeg" or "image/png" or "image/gif" or "image/webp"))
+                        return (400, Error("invalid_request_error",
+                            $"messages.{i}.content.{j}.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'"));
+                    j++;
+                }
+            }
+            i++;
+        }
+        return null;
     }
 
     private static bool ThinkingEnabled(JsonElement json) =>

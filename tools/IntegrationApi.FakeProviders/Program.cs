@@ -49,7 +49,7 @@ static FakeScript Echo(RecordedRequest request)
 static string? LastUserText(JsonElement? body)
 {
     if (body is not { } json) return null;
-    if (json.TryGetProperty("input", out var input) && input.TryGetProperty("prompt", out var prompt)) return prompt.GetString(); // Replicate
+    if (json.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object && input.TryGetProperty("prompt", out var prompt)) return prompt.GetString(); // Replicate (OpenAI embeddings' input is an array)
     var gemini = json.TryGetProperty("contents", out var turns);
     if (!gemini && !json.TryGetProperty("messages", out turns)) return null;
     string? last = null;

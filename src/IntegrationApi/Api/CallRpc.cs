@@ -75,7 +75,7 @@ internal abstract partial class CallRpc<TRequest, TResponse, TResult>(CallRpcSer
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            var deadlinePassed = context.Deadline <= services.Time.GetUtcNow().UtcDateTime;
+            var deadlinePassed = CallDeadline.Passed(context, services.Time);
             var error = deadlinePassed ? ChatErrors.CallDeadlinePassed() : ChatErrors.CancelledByClient();
             Record(principal, context, request, provider, model, Failure(requestId, error, null), null);
             throw new RpcException(deadlinePassed
@@ -157,6 +157,7 @@ internal abstract partial class CallRpc<TRequest, TResponse, TResult>(CallRpcSer
             Response = AuditView(response),
         });
     }
+
 
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..max];
 

@@ -30,7 +30,8 @@ namespace IntegrationApi.Api;
 /// 4. Client half-close: stop reading, let the requests finish, complete the channel, await the writer, end OK.
 /// 5. Drain (server shutdown or maximum stream age, jittered per stream): new requests get 503 "draining" (not run:
 ///    the client re-sends them on a new stream); the running ones have <see cref="EngineOptions.DrainTimeout"/> to
-///    finish, then are cancelled with 503; the call ends OK with the trailer <see cref="StreamEndTrailer"/>.
+///    finish, then are cancelled with 503; after <see cref="EngineOptions.DrainLinger"/> for the client to half-close,
+///    the call ends OK with the trailer <see cref="StreamEndTrailer"/>.
 /// </summary>
 internal sealed partial class StreamChatSession
 {
@@ -405,6 +406,7 @@ internal sealed partial class StreamChatSession
 
     private async Task DrainAsync()
     {
+        var callGone = _abort.Token;
         try
         {
             var finished = WhenAllFinishedAsync();
@@ -414,6 +416,10 @@ internal sealed partial class StreamChatSession
                 foreach (var active in _active.Values) active.Cancel(CancelReason.Drain);
                 await finished.ConfigureAwait(false);
             }
+            // Every terminal is written; give the client a moment to half-close (our client does on its first 503
+            // "draining") so that the call does not end while it is still sending: proxies drop what they still buffer then.
+            if (_options.DrainLinger > TimeSpan.Zero)
+                await Task.Delay(_options.DrainLinger, _time, callGone).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         finally
         {

@@ -37,7 +37,7 @@ internal sealed partial class UnaryChat(
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            var deadlinePassed = context.Deadline <= time.GetUtcNow().UtcDateTime;
+            var deadlinePassed = CallDeadline.Passed(context, time);
             var error = deadlinePassed ? ChatErrors.CallDeadlinePassed() : ChatErrors.CancelledByClient();
             audit.Record(principal, AuditTrail.CallTags(context.RequestHeaders), serviceProvider, request,
                 ProtoMapping.Failure(requestId, request.ClientRequestId, error));

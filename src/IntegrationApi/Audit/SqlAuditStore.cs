@@ -59,6 +59,17 @@ internal sealed class SqlAuditStore : IAuditStore
     internal async Task MigrateAsync(int version, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        // Several instances starting at once: one migrates, the others wait and then find nothing left to do.
+        if (_dialect.SchemaLock is { } schemaLock) await ExecuteAsync(connection, schemaLock.Take, null, cancellationToken).ConfigureAwait(false);
+        try { await MigrateLockedAsync(connection, version, cancellationToken).ConfigureAwait(false); }
+        finally
+        {
+            if (_dialect.SchemaLock is { } held) await ExecuteAsync(connection, held.Release, null, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task MigrateLockedAsync(DbConnection connection, int version, CancellationToken cancellationToken)
+    {
         if (_dialect.CreateSchema is { } createSchema) await ExecuteAsync(connection, createSchema, null, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)", null, cancellationToken).ConfigureAwait(false);
         await using var read = connection.CreateCommand();

@@ -40,6 +40,17 @@ public sealed class ApiKeyStore
     public void EnsureCreated()
     {
         using var connection = Open();
+        // Instances starting together: one creates, the others wait (CREATE … IF NOT EXISTS races in PostgreSQL).
+        if (_dialect.SchemaLock is { } schemaLock) Execute(connection, schemaLock.Take);
+        try { CreateLocked(connection); }
+        finally
+        {
+            if (_dialect.SchemaLock is { } held) Execute(connection, held.Release);
+        }
+    }
+
+    private void CreateLocked(DbConnection connection)
+    {
         if (_dialect.CreateSchema is { } createSchema) Execute(connection, createSchema);
         Execute(connection, $"""
             CREATE TABLE IF NOT EXISTS api_keys (

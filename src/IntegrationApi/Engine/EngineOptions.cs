@@ -45,6 +45,13 @@ public sealed class EngineOptions
     /// <summary>How long a draining stream lets its requests finish before cancelling them with a 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")] public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// After a draining stream's last terminal, how long the server keeps reading (refusing new requests with 503) for the
+    /// client to half-close before it ends the call: a proxy (HAProxy) drops responses it still buffers when a call ends
+    /// while its client is still sending. 0 ends the call at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")] public TimeSpan DrainLinger { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Chat requests per second one stream may start (token bucket); past it a request gets a 429. 0 = no limit.</summary>
     [Range(0, 1_000_000)] public int RequestsPerSecondPerStream { get; set; } = 1000;
 

@@ -22,7 +22,7 @@ internal sealed partial class RedisConnection : IDisposable
             config.BacklogPolicy = BacklogPolicy.FailFast;
             var timeout = (int)Options.OperationTimeout.TotalMilliseconds;
             config.AsyncTimeout = config.SyncTimeout = timeout;
-            config.ConnectTimeout = Math.Max(timeout, 1000);
+            config.ConnectTimeout = Math.Max(timeout, 5000); // the first connection (at start, off the request path) may be slow on a busy host
             config.ClientName ??= "integration-api";
             config.ReconnectRetryPolicy ??= new LinearRetry(1000); // back within a second of Redis coming back
             var multiplexer = ConnectionMultiplexer.Connect(config);

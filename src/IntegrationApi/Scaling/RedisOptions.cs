@@ -31,6 +31,15 @@ public sealed class RedisOptions
     /// <summary>What the limits do while Redis is unreachable.</summary>
     public RedisUnavailableMode WhenUnavailable { get; set; } = RedisUnavailableMode.LocalLimits;
 
+    /// <summary>
+    /// With Redis and <c>Engine:MachineId</c> left at 0, each instance leases a free machine id (1–1023) in Redis at start
+    /// and renews it, so that instances sharing an audit store never mint the same request id (docs/scaling.md).
+    /// </summary>
+    public bool LeaseMachineId { get; set; } = true;
+
+    /// <summary>A leased machine id not renewed for this long is free again (renewed every third of it).</summary>
+    [Range(typeof(TimeSpan), "00:00:03", "1.00:00:00")] public TimeSpan MachineIdTtl { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>True when a Redis is configured.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(Configuration);
 }

@@ -10,7 +10,7 @@ internal static class ScalingServiceCollectionExtensions
 {
     /// <summary>
     /// The per-principal limiter (in-process, or in Redis when <c>Redis:Configuration</c> is set) and, with Redis, the
-    /// key revocation broadcast.
+    /// key revocation broadcast and the request-id machine id lease.
     /// </summary>
     public static IServiceCollection AddScaleOut(this IServiceCollection services)
     {
@@ -26,6 +26,9 @@ internal static class ScalingServiceCollectionExtensions
             ? ActivatorUtilities.CreateInstance<RedisRevocationPublisher>(sp)
             : NoBroadcast.Instance);
         services.AddHostedService<RevocationSubscriberHost>();
+        // Hosted services start before the server listens: no request id is minted before the lease is taken.
+        services.TryAddSingleton<MachineIdLease>();
+        services.AddHostedService(sp => sp.GetRequiredService<MachineIdLease>());
         return services;
     }
 

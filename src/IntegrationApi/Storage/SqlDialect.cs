@@ -19,6 +19,12 @@ internal sealed record SqlDialect(bool IsPostgres, Func<DbConnection> Connect, s
     /// <summary>The statement that creates the connection string's schema, when it names one.</summary>
     public string? CreateSchema => Schema is null ? null : $"CREATE SCHEMA IF NOT EXISTS \"{Schema.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
+    /// <summary>
+    /// Statements taking and releasing a session-wide PostgreSQL advisory lock around schema creation and migrations, so that
+    /// instances starting together do not race on <c>CREATE</c> (null on SQLite, whose file lock already serialises them).
+    /// </summary>
+    public (string Take, string Release)? SchemaLock => IsPostgres ? ("SELECT pg_advisory_lock(16160016)", "SELECT pg_advisory_unlock(16160016)") : null;
+
     /// <summary>An INSERT of <paramref name="columnsAndValues"/> into <paramref name="table"/> that does nothing when a row with the same <paramref name="key"/> exists.</summary>
     public string InsertUnlessPresent(string table, string columnsAndValues, string key) => IsPostgres
         ? $"INSERT INTO {table} {columnsAndValues} ON CONFLICT ({key}) DO NOTHING"

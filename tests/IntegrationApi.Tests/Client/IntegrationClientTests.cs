@@ -88,7 +88,7 @@ public sealed class IntegrationClientTests
     public async Task StreamEndedByTheServer_NewRequestsOpenANewStream()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:05:00" }, time: clock);
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:05:00", ["Engine:DrainLinger"] = "00:00:00" }, time: clock);
         await using var client = NewClient(gateway);
 
         Assert.True((await client.ChatAsync(Chat(gateway, "one"))).Success);
@@ -108,7 +108,7 @@ public sealed class IntegrationClientTests
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
         {
-            ["Engine:MaxStreamAge"] = "00:05:00", ["Engine:DrainTimeout"] = "01:00:00",
+            ["Engine:MaxStreamAge"] = "00:05:00", ["Engine:DrainTimeout"] = "01:00:00", ["Engine:DrainLinger"] = "00:00:00",
             ["Engine:IdleTimeout"] = "1.00:00:00", ["Engine:TotalTimeout"] = "1.00:00:00", ["Engine:TimeToFirstTokenTimeout"] = "1.00:00:00",
         }, time: clock);
         var release = new TaskCompletionSource();

@@ -176,4 +176,32 @@ public sealed class MediaAndCachingTests
         }
         Assert.Equal("temp_c", schema.GetProperty("required")[0].GetString());
     }
+
+    [Fact]
+    public async Task Reasoning_ImageTypeAProviderDoesNotTake_400NamingIt_AndTheFakeRefusesItToo()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var request = gateway.NewChat("anthropic", "What is in this image?");
+        request.Conversations[0].Contents.Add(Media("image", Png, "image/bmp"));
+
+        var response = await gateway.ChatAsync("anthropic", request);
+
+        Assert.Equal(400, (int)response.Code);
+        Assert.Contains("anthropic takes JPEG, PNG, GIF or WebP images, not image/bmp", response.Error.ErrorMessage);
+        Assert.Empty(gateway.Anthropic.Requests);
+
+        using var http = new HttpClient();
+        using var direct = new HttpRequestMessage(HttpMethod.Post, gateway.Anthropic.BaseUrl + "/messages")
+        {
+            Content = new StringContent("""
+                {"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":[{"type":"text","text":"hi"},
+                 {"type":"image","source":{"type":"base64","media_type":"image/bmp","data":"Qk0="}}]}]}
+                """, System.Text.Encoding.UTF8, "application/json"),
+        };
+        direct.Headers.Add("x-api-key", gateway.Anthropic.ValidKey);
+        direct.Headers.Add("anthropic-version", "2023-06-01");
+        using var refused = await http.SendAsync(direct);
+        Assert.Equal(400, (int)refused.StatusCode);
+        Assert.Contains("messages.0.content.1.image.source.base64.media_type", await refused.Content.ReadAsStringAsync());
+    }
 }

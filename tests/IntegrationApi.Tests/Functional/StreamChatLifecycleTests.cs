@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Grpc.Core;
 using IntegrationApi.Testing;
@@ -61,7 +62,7 @@ public sealed class StreamChatLifecycleTests
         // Only the drain deadline may fire while the clock is stepped: the request's own limits are a day away.
         await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
         {
-            ["Engine:DrainTimeout"] = "00:00:20", ["Engine:IdleTimeout"] = "1.00:00:00", ["Engine:TotalTimeout"] = "1.00:00:00",
+            ["Engine:DrainTimeout"] = "00:00:20", ["Engine:IdleTimeout"] = "1.00:00:00", ["Engine:TotalTimeout"] = "1.00:00:00", ["Engine:DrainLinger"] = "00:00:00",
         }, time: clock);
         gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a", "b"], Fault = FakeFault.Stall, FaultAfterChunks = 1 };
         using var stream = gateway.OpenStream("openai");
@@ -101,10 +102,40 @@ public sealed class StreamChatLifecycleTests
     }
 
     [Fact]
+    public async Task MaximumStreamAge_EmptySetting_TurnsItOff()
+    {
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "" });
+        Assert.Null(gateway.App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Engine.EngineOptions>>().Value.MaxStreamAge);
+    }
+
+    [Fact]
+    public async Task DrainedStream_KeepsReadingForTheClientsHalfClose_RefusingAsDraining_ThenEndsWithReopenTrailer()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?>
+        {
+            ["Engine:MaxStreamAge"] = "00:05:00", ["Engine:DrainLinger"] = "00:01:00",
+        }, time: clock);
+        using var stream = gateway.OpenStream("openai");
+        await stream.SendAsync(NewChat("openai", "before", "a"));
+        Assert.True((await stream.ReadUntilAsync(ChatStream.IsTerminal)).Success);
+
+        clock.Advance(TimeSpan.FromMinutes(5.5));          // drained, nothing in flight: lingering (its clock does not move)
+        await stream.SendAsync(NewChat("openai", "during the linger", "b"));
+        var refused = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+        Assert.Equal(503, refused.Code);                   // still read, refused as not run
+        Assert.StartsWith("the server is draining", refused.Error.ErrorMessage);
+        await stream.CompleteAsync();                       // the client half-closes: the call ends at once
+        Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
+        Assert.Equal("max-age", stream.Call.GetTrailers().GetValue("integration-api-stream-end"));
+        Assert.Single(gateway.OpenAI.Requests);
+    }
+
+    [Fact]
     public async Task MaximumStreamAge_StreamDrainsAndEndsOk()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:05:00" }, time: clock);
+        await using var gateway = await TestGateway.StartAsync(new Dictionary<string, string?> { ["Engine:MaxStreamAge"] = "00:05:00", ["Engine:DrainLinger"] = "00:00:00" }, time: clock);
         gateway.OpenAI.DefaultScript = new FakeScript { TextChunks = ["a"] };
         using var stream = gateway.OpenStream("openai");
 

@@ -40,6 +40,19 @@ internal sealed record GoogleFunctionCall
     [JsonPropertyName("id")] public string? Id { get; init; }
     [JsonPropertyName("name")] public string? Name { get; init; }
     [JsonPropertyName("args")] public JsonElement? Args { get; init; }
+    /// <summary>Vertex AI's streamed arguments: the call goes on in the next nameless <c>functionCall</c> parts until one without it.</summary>
+    [JsonPropertyName("willContinue")] public bool? WillContinue { get; init; }
+    [JsonPropertyName("partialArgs")] public IReadOnlyList<GooglePartialArg>? PartialArgs { get; init; }
+}
+
+/// <summary>A piece of a streamed call's arguments: the value at <c>jsonPath</c>, a string continued by the next piece at that path.</summary>
+internal sealed record GooglePartialArg
+{
+    [JsonPropertyName("jsonPath")] public string? JsonPath { get; init; }
+    [JsonPropertyName("stringValue")] public string? StringValue { get; init; }
+    [JsonPropertyName("numberValue")] public JsonElement? NumberValue { get; init; }
+    [JsonPropertyName("boolValue")] public bool? BoolValue { get; init; }
+    [JsonPropertyName("nullValue")] public JsonElement? NullValue { get; init; }
 }
 
 internal sealed record GoogleFunctionResponse

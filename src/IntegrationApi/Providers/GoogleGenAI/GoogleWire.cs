@@ -246,9 +246,24 @@ internal static class GoogleWire
             if (!string.IsNullOrEmpty(part.Text)) updates.Add(ChatUpdate.FromText(part.Text));
             if (part.FunctionCall is { } call)
             {
+                if (string.IsNullOrEmpty(call.Name) && state.OpenCall is { } open)
+                {
+                    // Vertex AI's streamed arguments: a nameless part continues the open call, and one that will not continue ends it.
+                    foreach (var piece in call.PartialArgs ?? []) GoogleStreamState.Apply(state.OpenArgs!, piece);
+                    if (call.WillContinue == true) continue;
+                    updates.Add(ChatUpdate.FromToolCall(open, null, null, state.OpenArgs!.ToJsonString()));
+                    state.OpenCall = null;
+                    continue;
+                }
                 var index = state.ToolCalls++;
                 var id = string.IsNullOrEmpty(call.Id) ? $"call_{state.IdPrefix}_{index}" : call.Id;
-                updates.Add(ChatUpdate.FromToolCall(index, id, call.Name, call.Args is { } args ? args.GetRawText() : "{}"));
+                var streamed = call.WillContinue == true;
+                updates.Add(ChatUpdate.FromToolCall(index, id, call.Name, streamed ? "" : call.Args is { } args ? args.GetRawText() : "{}"));
+                if (streamed)
+                {
+                    state.OpenCall = index;
+                    state.OpenArgs = call.Args is { ValueKind: JsonValueKind.Object } start ? JsonNode.Parse(start.GetRawText())!.AsObject() : [];
+                }
                 if (part.ThoughtSignature is { Length: > 0 } signature)
                 {
                     var meta = Signed(provider, "functionCall", signature, position);
@@ -345,4 +360,25 @@ internal sealed class GoogleStreamState
     public int Parts;
     public int TextSignatures;
     public string IdPrefix { get; } = Guid.NewGuid().ToString("N")[..8];
+    /// <summary>The tool call whose arguments Vertex AI is still streaming, and what has come of them.</summary>
+    public int? OpenCall;
+    public JsonObject? OpenArgs;
+
+    /// <summary>Puts a piece of streamed arguments at its <c>$.a.b</c> path; a string piece continues the string already there.</summary>
+    public static void Apply(JsonObject args, GooglePartialArg piece)
+    {
+        if (piece.JsonPath is not { } path || !path.StartsWith("$.", StringComparison.Ordinal)) return;
+        var keys = path[2..].Split('.');
+        var target = args;
+        foreach (var key in keys[..^1])
+        {
+            if (target[key] is not JsonObject inner) target[key] = inner = [];
+            target = inner;
+        }
+        var last = keys[^1];
+        if (piece.StringValue is { } text) target[last] = (target[last] is JsonValue v && v.TryGetValue<string>(out var before) ? before : "") + text;
+        else if (piece.NumberValue is { } number) target[last] = JsonNode.Parse(number.GetRawText());
+        else if (piece.BoolValue is { } flag) target[last] = flag;
+        else if (piece.NullValue is not null) target[last] = null;
+    }
 }
