@@ -27,6 +27,8 @@ internal sealed class StreamConnection
     private readonly ConcurrentDictionary<string, PendingRequest> _pending = new(StringComparer.Ordinal);
     private volatile bool _open = true;
 
+    private volatile object? _ended; // the boxed Status the call ended with, once it has
+
     public StreamConnection(LlmService.LlmServiceClient client, Metadata headers)
     {
         _call = client.StreamChat(headers);
@@ -49,7 +51,8 @@ internal sealed class StreamConnection
         if (!_open || !_outbox.Writer.TryWrite(request))
         {
             _pending.TryRemove(request.ClientRequestId, out _);
-            pending.Fail(new Status(StatusCode.Unavailable, "the stream has ended"));
+            // The status the call really ended with (connection refused, Unauthenticated, …) says more than that it ended.
+            pending.Fail(_ended is Status ended ? ended : new Status(StatusCode.Unavailable, "the stream has ended"));
         }
         return pending;
     }
@@ -96,6 +99,7 @@ internal sealed class StreamConnection
         {
             status = new Status(StatusCode.Unavailable, ex.Message);
         }
+        _ended = status;
         _open = false;
         _outbox.Writer.TryComplete();
         foreach (var id in _pending.Keys)

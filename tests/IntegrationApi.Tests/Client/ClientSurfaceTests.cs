@@ -112,6 +112,8 @@ public sealed class ClientSurfaceTests
 
         var ex = await Assert.ThrowsAsync<IntegrationStreamException>(() => client.ChatAsync(request).DefaultTimeout());
         Assert.Contains($"could not reach the service at 127.0.0.1:{port}", ex.Message);
+        Assert.DoesNotContain("the stream has ended", ex.Message);           // the call's own status says why (refused)
+        Console.WriteLine(ex.Message);
     }
 
     [Fact]
