@@ -1,4 +1,5 @@
 using IntegrationApi.Hosting;
+using IntegrationApi.OpenAICompatible;
 
 namespace IntegrationApi;
 
@@ -27,6 +28,7 @@ public static class IntegrationApiApp
         // Every setting, the key store, and (serving) the audit store's place and caller authentication: a failure
         // stops here with one line naming the setting (Hosting/StartupChecks, Hosting/StartupFailure).
         StartupChecks.Run(app, purpose);
+        app.UseOpenAICompatibleFence();   // the callers' HTTP listener serves /v1 only (no /metrics, health or gRPC there)
         app.MapIntegrationApi();
         return app;
     }

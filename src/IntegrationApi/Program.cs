@@ -6,6 +6,7 @@ if (CommandLineInfo.TryHandle(args, Console.Out) is { } answered) return answere
 if (args is ["health", .. var probe]) return await HealthProbe.RunAsync(probe, Console.Out, Console.Error); // container health checks
 
 IConfiguration? settings = null; // what names a Kestrel endpoint in a failure, kept before the host is disposed
+var started = false;              // past start-up, a failure is not a start-up failure
 try
 {
     if (args is ["keys", .. var rest])
@@ -19,12 +20,21 @@ try
 
     var app = IntegrationApiApp.Create(args);
     settings = StartupFailure.Snapshot(app.Configuration);
+    app.Lifetime.ApplicationStarted.Register(() => started = true);
     await app.RunAsync();
     return 0;
 }
 catch (Exception error)
 {
+    if (started)
+    {
+        // Not a misconfiguration: a bug, reported whole.
+        Console.Error.WriteLine($"IntegrationApi: stopped after an unexpected error: {error}");
+        return 1;
+    }
     // One line naming the setting or resource and what to do; exit code 1, no stack trace (Hosting/StartupFailure).
+    // A failure no rule recognises is a bug rather than a setting: its stack trace follows the line.
     Console.Error.WriteLine(StartupFailure.Describe(error, settings));
+    if (!StartupFailure.IsRecognised(error)) Console.Error.WriteLine(error);
     return 1;
 }

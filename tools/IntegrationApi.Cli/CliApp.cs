@@ -120,7 +120,8 @@ public sealed class CliApp
         {
             foreach (var token in result.Tokens)
                 if (token.Value.StartsWith("--", StringComparison.Ordinal) && token.Value.Length > 2)
-                    result.AddError($"unknown option {token.Value} (a prompt that starts with -- goes after a lone --)");
+                    // Only the name: what follows '=' may be a secret typed with a misspelt option.
+                    result.AddError($"unknown option {token.Value.Split('=')[0]} (a prompt that starts with -- goes after a lone --)");
         });
         root.SetAction((r, ct) => WithClientAsync(r, error, (o, c) => ChatCommand.RunAsync(o, c, input, output, error, ct), Prompts));
 

@@ -49,7 +49,8 @@ internal sealed record CliOptions
     public static (string Name, string Value) NameValue(string option, string text, bool allowFile)
     {
         var equals = text.IndexOf('=', StringComparison.Ordinal);
-        if (equals <= 0) throw new CliUsageException($"{option} needs NAME=VALUE, not \"{text}\"");
+        // Never echo the text: it is likely a secret given without its name.
+        if (equals <= 0) throw new CliUsageException($"{option} needs NAME=VALUE (no name before an '=' in the value given)");
         var (name, value) = (text[..equals].Trim(), text[(equals + 1)..]);
         if (allowFile && value.StartsWith('@'))
         {

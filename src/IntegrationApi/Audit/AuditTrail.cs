@@ -132,9 +132,15 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
     private static Proto.ChatRequest Redacted(Proto.ChatRequest request)
     {
         var copy = request.Clone();
-        if (copy.Credential?.Value is { } secret)
-            foreach (var key in secret.Fields.Keys.ToList()) secret.Fields[key] = Value.ForString("[redacted]");
+        Redact(copy.Credential);
+        foreach (var target in copy.Fallbacks) Redact(target.Credential);   // each fallback's own credential too
         return copy;
+    }
+
+    private static void Redact(Proto.Credential? credential)
+    {
+        if (credential?.Value is { } secret)
+            foreach (var key in secret.Fields.Keys.ToList()) secret.Fields[key] = Value.ForString("[redacted]");
     }
 
     private static string? Text(Any? any)

@@ -64,7 +64,10 @@ internal sealed class SqlAuditStore : IAuditStore
         try { await MigrateLockedAsync(connection, version, cancellationToken).ConfigureAwait(false); }
         finally
         {
-            if (_dialect.SchemaLock is { } held) await ExecuteAsync(connection, held.Release, null, CancellationToken.None).ConfigureAwait(false);
+            // Closing the connection releases a session lock anyway: a failing release must not hide the migration's error.
+            if (_dialect.SchemaLock is { } held)
+                try { await ExecuteAsync(connection, held.Release, null, CancellationToken.None).ConfigureAwait(false); }
+                catch (DbException) { }
         }
     }
 

@@ -45,7 +45,10 @@ public sealed class ApiKeyStore
         try { CreateLocked(connection); }
         finally
         {
-            if (_dialect.SchemaLock is { } held) Execute(connection, held.Release);
+            // Closing the connection releases a session lock anyway: a failing release must not hide the creation's error.
+            if (_dialect.SchemaLock is { } held)
+                try { Execute(connection, held.Release); }
+                catch (DbException) { }
         }
     }
 

@@ -115,7 +115,8 @@ public sealed partial class CallerAuthenticator
             Log.RevocationCheckFailed(_logger, ex);
             return !claim.Active; // the claim already holds the last answer, stamped now
         }
-        _checked[hash] = claim with { Active = active };
+        // Only over our own claim: a revocation announced meanwhile (MarkRevoked) replaced it and must win.
+        if (!_checked.TryUpdate(hash, claim with { Active = active }, claim) && _checked.TryGetValue(hash, out var newer)) return !newer.Active;
         return !active;
     }
 

@@ -126,7 +126,8 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
             catch (Exception ex)
             {
                 var failure = Classify(ex, provider.Name);
-                if (failure is ProviderException pe && !builder.HasContent && RetryDelay(pe, attempt, totalDeadline) is { } delay)
+                // Nothing of the answer (text, tool call or reasoning text) may have reached the caller: else no retry, no fallback.
+                if (failure is ProviderException pe && waitingForFirstToken && RetryDelay(pe, attempt, totalDeadline) is { } delay)
                 {
                     Log.Retrying(logger, requestId, provider.Name, attempt, (int)delay.TotalMilliseconds, pe.Kind);
                     if (span is not null) GatewayTracing.AttemptFailed(span, ChatErrors.From(pe).Code, retried: true);
@@ -135,7 +136,7 @@ public sealed partial class ChatEngine(IOptions<EngineOptions> options, TimeProv
                 }
                 var error = RetryPolicy.ToError(failure);
                 if (failure is not (ProviderException or ChatRequestException)) Log.Unexpected(logger, requestId, provider.Name, ex);
-                var fallbackAllowed = failure is ProviderException { IsTransient: true } && !builder.HasContent;
+                var fallbackAllowed = failure is ProviderException { IsTransient: true } && waitingForFirstToken;
                 GatewayTracing.AttemptFailed(span, error.Code, retried: false);
                 return End(target, null, error, start, timeToFirstToken, attempt, fallbackAllowed);
             }

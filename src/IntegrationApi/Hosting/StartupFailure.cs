@@ -25,6 +25,15 @@ public static class StartupFailure
         }
     }
 
+    /// <summary>False for a failure that no rule names (the line then says only "start-up failed"): a bug, not a setting.</summary>
+    public static bool IsRecognised(Exception error)
+    {
+        try { return !Line(error, null).StartsWith(Unrecognised, StringComparison.Ordinal); }
+        catch (Exception) { return false; }
+    }
+
+    private const string Unrecognised = "start-up failed: ";
+
     private static string Line(Exception error, IConfiguration? configuration)
     {
         return error switch
@@ -44,7 +53,7 @@ public static class StartupFailure
             _ when Find<Npgsql.NpgsqlException>(error) is { } e => $"PostgreSQL (Audit:PostgresConnectionString) cannot be used: {FirstLine(e.Message)}; start it or fix the connection string",
             _ when Find<Microsoft.Data.Sqlite.SqliteException>(error) is { } e => $"SQLite file (Audit:SqlitePath or Auth:KeyStorePath) cannot be used: {FirstLine(e.Message)}; check the path and that the service's user may write to its folder",
             UnauthorizedAccessException or IOException => $"{FirstLine(error.Message)}; check the path in the settings and that the service's user may write to it",
-            _ => $"start-up failed: {FirstLine(error.Message)} ({error.GetType().Name}{(error.InnerException is { } inner ? ": " + FirstLine(inner.Message) : "")})",
+            _ => $"{Unrecognised}{FirstLine(error.Message)} ({error.GetType().Name}{(error.InnerException is { } inner ? ": " + FirstLine(inner.Message) : "")})",
         };
     }
 

@@ -53,6 +53,21 @@ public static class OpenAICompatibleEndpoints
         return endpoints;
     }
 
+    /// <summary>
+    /// The listener callers reach serves the surface's routes only: the operator endpoints (<c>/metrics</c>, health, readiness)
+    /// and the gRPC services answer 404 there, so opening it to callers opens nothing else.
+    /// </summary>
+    public static IApplicationBuilder UseOpenAICompatibleFence(this IApplicationBuilder app) => app.Use((context, next) =>
+        context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(ListenerKey) == true && !context.Request.Path.StartsWithSegments("/v1")
+            ? NotFound(context)
+            : next(context));
+
+    private static Task NotFound(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
+    }
+
     /// <summary>The handler on the surface's listener; elsewhere a 404, as if the route did not exist.</summary>
     private static RequestDelegate OnListener(RequestDelegate handler) => context =>
     {

@@ -28,9 +28,10 @@ internal static class OpenAIRequestMapping
         Put(proto.ModelParameters, ModelParameters.Name, Value.ForString(model));
         if (body.N is > 1) throw new ChatRequestException("n greater than 1 is not supported");
         if (body.Messages is not { Count: > 0 }) throw new ChatRequestException("messages must hold at least one message");
-        for (var i = 0; i < body.Messages.Count; i++) proto.Conversations.Add(ToMessage(body.Messages[i], i));
+        for (var i = 0; i < body.Messages.Count; i++)
+            proto.Conversations.Add(ToMessage(body.Messages[i] ?? throw new ChatRequestException($"messages[{i}] must be an object"), i));
         if (body.Tools is { Count: > 0 })
-            foreach (var tool in body.Tools)
+            foreach (var tool in body.Tools.Select((t, i) => t ?? throw new ChatRequestException($"tools[{i}] must be an object")))
                 proto.ToolDefinitions.Add(new Proto.ToolDefinition
                 {
                     Type = tool.Type ?? "function",
@@ -145,7 +146,7 @@ internal static class OpenAIRequestMapping
                 break;
             default: throw new ChatRequestException($"messages[{i}].content must be a string or an array of parts");
         }
-        foreach (var call in m.ToolCalls ?? [])
+        foreach (var call in (m.ToolCalls ?? []).Select((c, k) => c ?? throw new ChatRequestException($"messages[{i}].tool_calls[{k}] must be an object")))
             message.ToolCalls.Add(new ToolCall
             {
                 Id = call.Id ?? "", Type = "function",
@@ -214,5 +215,13 @@ internal static class OpenAIRequestMapping
 
     private static void Put(IDictionary<string, Any> parameters, string key, Value value) => parameters[key] = Any.Pack(value);
 
-    private static Value ToValue(JsonElement element) => JsonParser.Default.Parse<Value>(element.GetRawText());
+    /// <summary>A JSON value as a protobuf Value; one it cannot hold (a number beyond a double, say) is the caller's 400.</summary>
+    private static Value ToValue(JsonElement element)
+    {
+        try { return JsonParser.Default.Parse<Value>(element.GetRawText()); }
+        catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException)
+        {
+            throw new ChatRequestException($"a value in the request cannot be represented ({e.Message})");
+        }
+    }
 }

@@ -47,3 +47,22 @@ public sealed class RedisOptions
 /// <summary>Checks <see cref="RedisOptions"/> at start (generated from its attributes).</summary>
 [OptionsValidator]
 internal sealed partial class RedisOptionsValidator : IValidateOptions<RedisOptions>;
+
+/// <summary>Checks that <see cref="RedisOptions.Configuration"/> parses, at start rather than on the first request.</summary>
+internal sealed class RedisConfigurationValidator : IValidateOptions<RedisOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RedisOptions options)
+    {
+        if (!options.Enabled) return ValidateOptionsResult.Success;
+        try
+        {
+            StackExchange.Redis.ConfigurationOptions.Parse(options.Configuration);
+            return ValidateOptionsResult.Success;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
+        {
+            // The message names the bad option, never the string (it may hold a password).
+            return ValidateOptionsResult.Fail($"Redis:Configuration is not a valid StackExchange.Redis configuration: {e.Message.Split('\n')[0]}");
+        }
+    }
+}

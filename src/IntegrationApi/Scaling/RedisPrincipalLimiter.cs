@@ -90,8 +90,13 @@ internal sealed partial class RedisPrincipalLimiter : IPrincipalLimiter, IDispos
             answer = (long)await _redis.Database.ScriptEvaluateAsync(AcquireScript, [running, _redis.Key(partition + "rate:")],
                 [leaseId, limit, rate, (long)_redis.Options.LeaseTtl.TotalMilliseconds]).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // A timed-out script may still have run and added the lease: take it out again (commands on one connection
+            // run in order, so this lands after the script), else it holds a shared slot for the whole TTL.
+            if (ex is TimeoutException && limit > 0)
+                try { _redis.Database.SortedSetRemove(running, leaseId, CommandFlags.FireAndForget); }
+                catch (Exception) { /* it expires by itself within the TTL */ }
             return Unavailable(principal, ex);
         }
         if (Interlocked.Exchange(ref _down, 0) != 0) Log.Back(_logger);
@@ -133,8 +138,9 @@ internal sealed partial class RedisPrincipalLimiter : IPrincipalLimiter, IDispos
                 var ttl = (long)_redis.Options.LeaseTtl.TotalMilliseconds;
                 var renewals = _held.GroupBy(h => h.Value, h => (RedisValue)h.Key)
                     .Select(g => _redis.Database.ScriptEvaluateAsync(RenewScript, [g.Key], [ttl, .. g]));
+                // Whatever goes wrong, the loop goes on: leases it stops renewing would silently stop counting.
                 try { await Task.WhenAll(renewals).ConfigureAwait(false); }
-                catch (Exception ex) when (ex is RedisException or TimeoutException) { Log.RenewFailed(_logger, ex); }
+                catch (Exception ex) when (ex is not OperationCanceledException) { Log.RenewFailed(_logger, ex); }
             }
         }
         catch (OperationCanceledException) { }

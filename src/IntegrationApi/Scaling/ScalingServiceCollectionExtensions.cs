@@ -15,6 +15,7 @@ internal static class ScalingServiceCollectionExtensions
     public static IServiceCollection AddScaleOut(this IServiceCollection services)
     {
         services.AddValidatedOptions<RedisOptions, RedisOptionsValidator>("Redis");
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisOptions>, RedisConfigurationValidator>());
         services.TryAddSingleton<RedisConnection>();
         services.TryAddSingleton<PrincipalLimiter>();
         services.TryAddSingleton<RedisPrincipalLimiter>();

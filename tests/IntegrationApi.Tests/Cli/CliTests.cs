@@ -36,6 +36,17 @@ public sealed class CliTests
         Assert.NotEmpty(error);
     }
 
+    [Theory]
+    [InlineData("--cred", "sk-SECRET-1234", "hi")]
+    [InlineData("--key-for", "anthropic:sk-SECRET-1234", "hi")]
+    [InlineData("--apikey=sk-SECRET-1234", "hi")]
+    public async Task UsageErrors_NeverEchoASecret(params string[] args)
+    {
+        var (code, output, error) = await CliRunner.RunAsync(args);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.DoesNotContain("SECRET", output + error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AddressWithoutScheme_IsNamedInTheError()
     {

@@ -135,7 +135,9 @@ public sealed class AuditLoggingServiceTests
         var settings = AuditStores.Settings(store);
         settings["Audit:IncludePayloads"] = "true";
         await using var gateway = await TestGateway.StartAsync(settings);
-        var id = (await gateway.ChatAsync("openai", gateway.NewChat("openai", "hello payload"))).RequestId;
+        var chat = gateway.NewChat("openai", "hello payload");
+        chat.Fallbacks.Add(new Proto.ChatTarget { Credential = TestRequests.Credential("fallback-secret-key") }); // its own credential too
+        var id = (await gateway.ChatAsync("openai", chat)).RequestId;
         var deadline = DateTime.UtcNow + TaskTimeoutExtensions.Limit;
         while (await gateway.AuditStore.CountAsync(2, 3, default) < 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
 
@@ -147,6 +149,7 @@ public sealed class AuditLoggingServiceTests
         Assert.Contains("gpt-4o-mini", request);
         Assert.Contains("[redacted]", request);
         Assert.DoesNotContain("test-key", request);
+        Assert.DoesNotContain("fallback-secret-key", request);
         Assert.Equal("stop", log.Response.Fields["finishReason"].StringValue);
     }
 }

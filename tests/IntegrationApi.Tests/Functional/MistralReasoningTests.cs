@@ -171,4 +171,28 @@ public sealed class MistralReasoningTests
         Assert.DoesNotContain("System.", response.Error.ErrorMessage);
         Assert.DoesNotContain("Dto", response.Error.ErrorMessage);
     }
+
+    [Fact]
+    public async Task Reasoning_StreamedThenConnectionCut_NotRetried_TheCallerNeverSeesItTwice()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var fake = gateway.Fake("mistral");
+        var cut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // One thinking chunk; once the caller has it, the connection drops.
+        fake.Enqueue(Thinking with { Fault = FakeFault.Cut, FaultAfterChunks = 1, FaultGate = cut.Task });
+        fake.Enqueue(Thinking);                                                             // what a retry would get
+        using var stream = gateway.OpenStream("mistral");
+
+        await stream.SendAsync(Magistral(gateway, includeReasoning: true));
+        await stream.ReadUntilAsync(r => r.Data?.Contents.Any(c => c.ContentType == "reasoning") == true);
+        cut.SetResult();
+        var terminal = await stream.ReadUntilAsync(ChatStream.IsTerminal);
+
+        Assert.False(terminal.Success, terminal.Describe());
+        Assert.Equal(502, terminal.Code);
+        Assert.Single(fake.Requests);
+        var reasoning = stream.Received.Where(r => !ChatStream.IsTerminal(r)).SelectMany(r => r.Data.Contents)
+            .Where(c => c.ContentType == "reasoning").Select(c => c.Content_.ToStringUtf8());
+        Assert.Equal("The user asks 2+2.", string.Concat(reasoning));
+    }
 }

@@ -97,6 +97,11 @@ public sealed class OpenAICompatibleHttpTests
     [InlineData("[1,2]")]
     [InlineData("""{"model":"openai/gpt-4o-mini","temperature":"hot","messages":[{"role":"user","content":"hi"}]}""")]
     [InlineData("""{"model":"openai/gpt-4o-mini","max_tokens":1.5,"messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("""{"model":"openai/gpt-4o-mini","messages":[null]}""")]
+    [InlineData("""{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"tools":[null]}""")]
+    [InlineData("""{"model":"openai/gpt-4o-mini","messages":[{"role":"assistant","tool_calls":[null]},{"role":"user","content":"hi"}]}""")]
+    [InlineData("""{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"metadata":{"a":1e999}}""")]
+    [InlineData("""{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"stop":[1e999]}""")]
     public async Task ChatCompletions_BodyThatIsNotARequest_Is400_Never500(string body)
     {
         await using var gateway = await TestGateway.StartAsync();
@@ -297,6 +302,16 @@ public sealed class OpenAICompatibleHttpTests
         Assert.Equal(HttpStatusCode.NotFound, modelsOnOperator.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, onGrpc.StatusCode);
         Assert.Empty(gateway.OpenAI.Requests);
+
+        // And the other way round: the callers' listener serves nothing but /v1 (no metrics, health or readiness there).
+        using var callersPort = new HttpClient { BaseAddress = new Uri(gateway.OpenAIAddress) };
+        foreach (var path in new[] { "/metrics", "/healthz", "/readiness" })
+        {
+            using var there = await callersPort.GetAsync(path).DefaultTimeout();
+            Assert.True(there.StatusCode == HttpStatusCode.NotFound, $"{path} on the callers' listener: {(int)there.StatusCode}");
+            using var operatorsOwn = await operatorPort.GetAsync(path).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, operatorsOwn.StatusCode);
+        }
     }
 
     /// <summary>The data of each SSE event.</summary>

@@ -118,6 +118,7 @@ public sealed class StartupTests : IDisposable
     [InlineData("--Engine:IdleTimeout=soon", "Engine:IdleTimeout", "invalid setting")]
     [InlineData("--Audit:Store=mysql", "Audit.Store", "invalid setting")]
     [InlineData("--Kestrel:Endpoints:Grpc:Url=grpc-port", "Kestrel:Endpoints:Grpc:Url", "invalid setting")]
+    [InlineData("--Redis:Configuration=127.0.0.1:6379,sslx=true,password=hunter2", "Redis:Configuration", "invalid setting")]
     public async Task InvalidSetting_OneLineNamingIt_Exit1(string arg, string setting, string what) =>
         await AssertOneLineFailure(Environment(), [arg], setting, what);
 
@@ -218,6 +219,7 @@ public sealed class StartupTests : IDisposable
         Assert.DoesNotContain("Exception:", service.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("Now listening on", service.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-password", service.Stdout + service.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", service.Stdout + service.Stderr, StringComparison.Ordinal);
     }
 
     /// <summary>A loopback port nothing listens on (bound once by the system, then released).</summary>
