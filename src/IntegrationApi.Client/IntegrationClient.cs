@@ -12,7 +12,7 @@ namespace IntegrationApi.Client;
 /// token cancels that request alone, a stream that ends is replaced for new requests, and a server
 /// without bidirectional streaming is served by unary <c>Chat</c>.
 /// </summary>
-public sealed partial class IntegrationClient : IAsyncDisposable
+public sealed partial class IntegrationClient : IAsyncDisposable, IDisposable
 {
     private readonly LlmService.LlmServiceClient _client;
     private readonly CallInvoker _invoker;
@@ -182,6 +182,23 @@ public sealed partial class IntegrationClient : IAsyncDisposable
     }
 
     /// <summary>Half-closes every stream and waits for the requests in flight to finish.</summary>
+    /// <summary>
+    /// Half-closes every stream and disposes the channel this client owns without waiting: requests still running on an
+    /// owned channel end cancelled. Prefer <see cref="DisposeAsync"/>, which lets them finish; this one serves containers
+    /// disposed synchronously.
+    /// </summary>
+    public void Dispose()
+    {
+        StreamConnection[] streams;
+        lock (_lock)
+        {
+            streams = [.. _streams];
+            _streams.Clear();
+        }
+        foreach (var s in streams) s.Close();
+        _ownedChannel?.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
         StreamConnection[] streams;

@@ -138,4 +138,27 @@ public sealed class ClientSurfaceTests
         Assert.Same(provider.GetRequiredService<IntegrationClient>(), provider.GetRequiredService<IntegrationClient>());
         Assert.Equal("gpt-4o-mini", gateway.OpenAI.Requests[0].Json!.Value.GetProperty("model").GetString());
     }
+
+    [Fact]
+    public async Task AddIntegrationClient_ContainerDisposedSynchronously_DisposesTheClient()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var services = new ServiceCollection();
+        services.AddIntegrationClient(o =>
+        {
+            o.Address = "http://" + gateway.Channel.Target;
+            o.Client.Headers = () => TestGateway.AuthHeaders();
+        });
+        var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IntegrationClient>();
+        var hi = gateway.NewChat("openai", "hi");
+        hi.ProviderName = "openai";                                      // the client speaks LlmService
+        var answer = await client.ChatAsync(hi).DefaultTimeout();
+        Assert.True(answer.Code == 200, answer.Error?.ErrorMessage);
+
+        provider.Dispose();                                              // threw: the client was only IAsyncDisposable
+        var after = gateway.NewChat("openai", "after");
+        after.ProviderName = "openai";
+        await Assert.ThrowsAnyAsync<Exception>(() => client.ChatAsync(after).DefaultTimeout()); // its channel is gone
+    }
 }
