@@ -58,6 +58,18 @@ internal abstract partial class CallRpc<TRequest, TResponse, TResult>(CallRpcSer
     /// <summary>The response as the audit keeps it (e.g. without the vectors).</summary>
     protected virtual IMessage AuditView(TResponse response) => response;
 
+    /// <summary>
+    /// A call refused before its request could be built (a body the HTTP surface cannot read): its audit record, as any
+    /// refused call leaves, and the failure to answer with.
+    /// </summary>
+    public TResponse Refuse(TRequest request, ServerCallContext context, ChatError error)
+    {
+        var requestId = services.Ids.Next();
+        var response = Failure(requestId, error, null);
+        Record(AuthInterceptor.PrincipalOf(context), context, request, Cut(ProviderNameOf(request).ToLowerInvariant(), 64), "", response, null);
+        return response;
+    }
+
     /// <summary>Answers one call; see the class comment for the steps.</summary>
     public async Task<TResponse> RunAsync(TRequest request, ServerCallContext context, string? serviceProvider)
     {

@@ -5,6 +5,7 @@ using Grpc.Core;
 using IntegrationApi.Api;
 using IntegrationApi.Chat;
 using IntegrationApi.Embeddings;
+using IntegrationApi.Engine;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Proto = IntegrationApi.Contracts;
@@ -32,12 +33,12 @@ internal sealed class EmbeddingsEndpoint(EmbeddingApi api, BearerAuthentication 
         }
         catch (JsonException ex)
         {
-            await OpenAIErrors.WriteAsync(context, 400, $"the request body is not a valid embeddings request (at JSON path {ex.Path ?? "$"}, line {ex.LineNumber})").ConfigureAwait(false);
+            await RefuseAsync(context, principal, $"the request body is not a valid embeddings request (at JSON path {ex.Path ?? "$"}, line {ex.LineNumber})").ConfigureAwait(false);
             return;
         }
         catch (ChatRequestException ex)
         {
-            await OpenAIErrors.WriteAsync(context, 400, ex.Message).ConfigureAwait(false);
+            await RefuseAsync(context, principal, ex.Message).ConfigureAwait(false);
             return;
         }
         catch (BadHttpRequestException ex) when (!context.RequestAborted.IsCancellationRequested)
@@ -131,4 +132,12 @@ internal sealed class EmbeddingsEndpoint(EmbeddingApi api, BearerAuthentication 
 
     private static long Tokens(Proto.EmbeddingResponse response, string name) =>
         response.Metrics.FirstOrDefault(m => m.Name == name) is { } m && long.TryParse(m.Value, CultureInfo.InvariantCulture, out var n) ? n : 0;
+
+    /// <summary>A 400 for a body that is not a request, with the audit record every refused call leaves.</summary>
+    private async Task RefuseAsync(HttpContext context, Auth.CallerPrincipal principal, string message)
+    {
+        var refused = api.Refuse(new Proto.EmbeddingRequest(), new HttpCallContext(context, principal), ChatErrors.From(new ChatRequestException(message)));
+        context.Response.Headers["x-request-id"] = refused.RequestId.ToString(CultureInfo.InvariantCulture);
+        await OpenAIErrors.WriteAsync(context, 400, message).ConfigureAwait(false);
+    }
 }

@@ -90,6 +90,13 @@ public sealed class OpenAICompatibleEmbeddingsTests
 
         Assert.Equal(status, response.StatusCode);
         Assert.Contains(named, json.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // Every refusal of an authenticated caller leaves its one audit record, also before a request could be built.
+        var deadline = DateTime.UtcNow + TaskTimeoutExtensions.Limit;
+        while (await gateway.AuditStore.CountAsync(7, 8, default) < 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        var record = Assert.Single(await gateway.AuditStore.ListAsync(7, 8, 0, 10, default));
+        Assert.Equal((int)status, record.Code);
+        Assert.Equal("embedding", record.Metadata["operation"]);
     }
 
     [Fact]
