@@ -19,9 +19,6 @@ public sealed class ChatResultBuilder
     private TokenUsage _usage = new();
     private ChatFinishReason _finish;
 
-    /// <summary>True once any text or tool call has arrived.</summary>
-    public bool HasContent => _text.Length > 0 || _calls.Count > 0;
-
     /// <summary>Adds one update.</summary>
     public void Add(ChatUpdate update)
     {

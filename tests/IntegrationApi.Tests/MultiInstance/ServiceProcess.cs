@@ -29,19 +29,12 @@ public sealed class ServiceProcess : IAsyncDisposable
     public IEnumerable<string> Output => _output;
 
     /// <summary>The built service dll next to this test assembly's configuration.</summary>
-    public static string ServiceDll()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "IntegrationApi.sln"))) dir = dir.Parent;
-        if (dir is null) throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        return Path.Combine(dir.FullName, "src", "IntegrationApi", "bin", configuration, "net10.0", "IntegrationApi.dll");
-    }
+    public static string ServiceDll() => Infrastructure.BuiltService.DllPath;
 
     private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> settings, IEnumerable<string> args)
     {
         var dll = ServiceDll();
-        var info = new ProcessStartInfo("dotnet", [dll, .. args])
+        var info = new ProcessStartInfo(Infrastructure.BuiltService.DotnetHost, [dll, .. args])
         {
             WorkingDirectory = Path.GetDirectoryName(dll)!,
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,

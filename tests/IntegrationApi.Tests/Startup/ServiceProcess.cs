@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using IntegrationApi.Tests.Infrastructure;
 
 namespace IntegrationApi.Tests.Startup;
 
@@ -103,24 +104,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host
-        : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self
-        : "dotnet";
+    private static string DotnetHost() => BuiltService.DotnetHost;
 
-    private static string FindBinary()
-    {
-        // tests/IntegrationApi.Tests/bin/CONFIGURATION/net10.0/ → src/IntegrationApi/bin/CONFIGURATION/net10.0/IntegrationApi.dll
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var framework = testOutput.Name;
-        var configuration = testOutput.Parent!.Name;
-        for (var dir = testOutput; dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "IntegrationApi.sln")))
-            {
-                var path = Path.Combine(dir.FullName, "src", "IntegrationApi", "bin", configuration, framework, "IntegrationApi.dll");
-                if (File.Exists(path)) return path;
-                throw new InvalidOperationException($"build the service first: {path} is missing");
-            }
-        throw new InvalidOperationException($"no IntegrationApi.sln above {testOutput.FullName}");
-    }
+    private static string FindBinary() => File.Exists(BuiltService.DllPath) ? BuiltService.DllPath
+        : throw new InvalidOperationException($"build the service first: {BuiltService.DllPath} is missing");
 }
