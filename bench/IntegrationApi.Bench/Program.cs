@@ -7,6 +7,7 @@ using IntegrationApi.Bench;
 //            [--hedge-runs N]  hedging runs (default 3)       [--floor]   split one sequential chat into parts, print, stop
 //   client-overhead [rounds] [perRound]                                      the client library's multiplexing cost
 //   embedding-overhead [rounds] [perRound]                                   Embedding through the gateway vs the direct call
+//   profile [streamed|unary] [seconds]                                      a steady load to attach a profiler to (Profile.cs)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var command = args.Length > 0 ? args[0] : "gateways";
@@ -17,6 +18,9 @@ switch (command)
         return 0;
     case "embedding-overhead":
         await EmbeddingOverhead.RunAsync(args[1..]);
+        return 0;
+    case "profile":
+        await Profile.RunAsync(args[1..]);
         return 0;
     case "gateways":
         return await GatewayBench.RunAsync(BenchSettings.Parse(args[1..]));

@@ -21,13 +21,13 @@ namespace IntegrationApi.Api;
 ///                            ├─ untagged CHAT ─────► serial lane (one at a time, in order) ──┤
 ///                            └─ bad / 409 / 503 ───► terminal at once ───────────────────────┤
 ///                                                                                            ▼
-///   client ◄── writer loop ◄── bounded response channel (full ⇒ request tasks wait ⇒ upstream reads pause)
+///   client ◄── ResponseQueue: the producer that finds it idle writes (bounded: full ⇒ request tasks wait ⇒ upstream reads pause)
 /// </code>
 /// 1. Authentication already happened (interceptor); a principal whose token expired gets a 401 per request.
 /// 2. Every accepted CHAT gets a fresh request id and exactly one terminal response, whatever happens.
 /// 3. Each request has its own token, linked to the call's: a CANCEL aborts one request, the end of the
 ///    call aborts them all.
-/// 4. Client half-close: stop reading, let the requests finish, complete the channel, await the writer, end OK.
+/// 4. Client half-close: stop reading, let the requests finish, wait until the response queue is written out, end OK.
 /// 5. Drain (server shutdown or maximum stream age, jittered per stream): new requests get 503 "draining" (not run:
 ///    the client re-sends them on a new stream); the running ones have <see cref="EngineOptions.DrainTimeout"/> to
 ///    finish, then are cancelled with 503; after <see cref="EngineOptions.DrainLinger"/> for the client to half-close,
@@ -35,8 +35,6 @@ namespace IntegrationApi.Api;
 /// </summary>
 internal sealed partial class StreamChatSession
 {
-    private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
-
     /// <summary>Trailer of a call the server ended so that the client reopens: <c>max-age</c> or <c>shutdown</c> (docs/contract.md §3).</summary>
     public const string StreamEndTrailer = "integration-api-stream-end";
 
@@ -47,7 +45,6 @@ internal sealed partial class StreamChatSession
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IAsyncStreamReader<Proto.ChatRequest> _requests;
-    private readonly IServerStreamWriter<Proto.ChatResponse> _responses;
     private readonly CallerPrincipal _principal;
     private readonly string? _serviceProvider;
     private readonly Metrics.GatewayMetrics _metrics;
@@ -62,8 +59,9 @@ internal sealed partial class StreamChatSession
     private ActivityContext _streamTrace;                    // the stream span: each request links to it
     private long _accepted;
 
-    private readonly Channel<Proto.ChatResponse> _out;
-    private readonly Channel<ActiveRequest> _serialLane = Channel.CreateUnbounded<ActiveRequest>(new() { SingleReader = true, SingleWriter = true });
+    private readonly ResponseQueue<Proto.ChatResponse> _out;
+    private readonly Queue<ActiveRequest> _serialLane = new();  // guarded by itself
+    private bool _laneRunning;                                  // a runner is working through the lane (guarded by _serialLane)
     private readonly ConcurrentDictionary<string, ActiveRequest> _tagged = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ulong, ActiveRequest> _active = new();
     private readonly SemaphoreSlim _slots;
@@ -92,15 +90,11 @@ internal sealed partial class StreamChatSession
             QueueLimit = 0,
             AutoReplenishment = true,
         });
-        (_requests, _responses, _principal, _serviceProvider) = (requests, responses, principal, serviceProvider);
-        _out = Channel.CreateBounded<Proto.ChatResponse>(new BoundedChannelOptions(options.ResponseBufferPerStream)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait, // never drop: a lost delta corrupts the answer
-        });
+        (_requests, _principal, _serviceProvider) = (requests, principal, serviceProvider);
         _slots = new SemaphoreSlim(options.MaxConcurrentRequestsPerStream);
         _abort = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        // A failed write means the client is gone or the call was cancelled: stop every request of the stream.
+        _out = new ResponseQueue<Proto.ChatResponse>(responses, options.ResponseBufferPerStream, _abort.Token, AbortCall, _metrics.MessageSent);
     }
 
     /// <summary>Serves the call until the client half-closes, the call is cancelled, or a drain completes.</summary>
@@ -110,8 +104,6 @@ internal sealed partial class StreamChatSession
         _metrics.StreamOpened();
         var streamSpan = GatewayTracing.StartStream(_method);
         _streamTrace = streamSpan?.Context ?? default;
-        var writer = WriteLoopAsync();
-        var lane = SerialLaneAsync();
         using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("shutdown"), this);
         using var maxAge = _options.MaxStreamAge is { } age ? new CancellationTokenSource(Jittered(age, _options.MaxStreamAgeJitter), _time) : null;
         using var onMaxAge = maxAge?.Token.Register(static s => ((StreamChatSession)s!).BeginDrain("max-age"), this);
@@ -145,11 +137,9 @@ internal sealed partial class StreamChatSession
             Log.Unreadable(_logger, readFailure.StatusCode, _active.Count, ex);
         }
 
-        _serialLane.Writer.TryComplete();
-        await lane.ConfigureAwait(false);
-        await WhenAllFinishedAsync().ConfigureAwait(false);
-        _out.Writer.TryComplete();
-        await writer.ConfigureAwait(false);
+        await WhenAllFinishedAsync().ConfigureAwait(false); // the serial lane's requests too: they are active from arrival
+
+        await _out.CompleteAsync().ConfigureAwait(false);
         _abort.Dispose();
         _rate?.Dispose();
         _metrics.StreamClosed(_time.GetElapsedTime(started), Interlocked.Read(ref _accepted));
@@ -200,7 +190,7 @@ internal sealed partial class StreamChatSession
             if (!TryReserveWaitingPlace()) { await RejectAsync(request, requestId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream), span).ConfigureAwait(false); return; }
             var queued = new ActiveRequest(this, requestId, clientId, request) { Refusal = refusal, Span = span };
             _active[requestId] = queued;
-            _serialLane.Writer.TryWrite(queued);
+            JoinSerialLane(queued);
             return;
         }
         if (refusal is not null) { await RejectAsync(request, requestId, refusal, span).ConfigureAwait(false); return; }
@@ -278,10 +268,31 @@ internal sealed partial class StreamChatSession
         _metrics.Queued(-1);
     }
 
-    private async Task SerialLaneAsync()
+    /// <summary>
+    /// Queues an untagged request behind the ones before it. When the lane is idle the request starts here, on the
+    /// reader's thread, until its first wait (the upstream call): no hop to another thread for the common case of one
+    /// request at a time.
+    /// </summary>
+    private void JoinSerialLane(ActiveRequest active)
     {
-        await foreach (var active in _serialLane.Reader.ReadAllAsync().ConfigureAwait(false))
+        lock (_serialLane)
         {
+            _serialLane.Enqueue(active);
+            if (_laneRunning) return;
+            _laneRunning = true;
+        }
+        _ = RunSerialLaneAsync(); // never fails: every request path catches; completion is awaited per request (_active)
+    }
+
+    private async Task RunSerialLaneAsync()
+    {
+        while (true)
+        {
+            ActiveRequest? active;
+            lock (_serialLane)
+            {
+                if (!_serialLane.TryDequeue(out active)) { _laneRunning = false; return; }
+            }
             LeaveWaitingPlace();
             PreparedRequest prepared = default;
             if ((active.Refusal ?? TryPrepare(active.Request, out prepared)) is { } error)
@@ -348,7 +359,7 @@ internal sealed partial class StreamChatSession
         GatewayTracing.EndRequest(active.Span, terminal.Code, outcome);
         try
         {
-            await _out.Writer.WriteAsync(terminal, _abort.Token).ConfigureAwait(false);
+            await _out.WriteAsync(terminal, _abort.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
         {
@@ -368,32 +379,14 @@ internal sealed partial class StreamChatSession
         var terminal = ProtoMapping.Failure(requestId, clientId, error);
         _audit.Record(_principal, _callTags, _serviceProvider, request, terminal);
         GatewayTracing.EndRequest(span, terminal.Code, null);
-        try { await _out.Writer.WriteAsync(terminal, _abort.Token).ConfigureAwait(false); }
+        try { await _out.WriteAsync(terminal, _abort.Token).ConfigureAwait(false); }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException) { }
     }
 
-    private async Task WriteLoopAsync()
+    private void AbortCall()
     {
-        var reader = _out.Reader;
-        try
-        {
-            while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var response))
-                {
-                    // Flush only when nothing else is queued: bursts go out in one write, a lone delta at once.
-                    _responses.WriteOptions = reader.Count > 0 ? Buffered : null;
-                    await _responses.WriteAsync(response, _abort.Token).ConfigureAwait(false);
-                    _metrics.MessageSent();
-                }
-            }
-        }
-        catch (Exception ex)
-        {
-            // The client is gone or the call was cancelled: stop every request of the stream.
-            _out.Writer.TryComplete(ex);
-            if (!_abort.IsCancellationRequested) _abort.Cancel();
-        }
+        try { if (!_abort.IsCancellationRequested) _abort.Cancel(); }
+        catch (ObjectDisposedException) { } // the call already ended
     }
 
     private void BeginDrain(string why)
@@ -460,10 +453,10 @@ internal sealed partial class StreamChatSession
         }
 
         public ValueTask WriteDeltaAsync(string text, CancellationToken cancellationToken) =>
-            session._out.Writer.WriteAsync(ProtoMapping.Delta(RequestId, ClientRequestId, text), cancellationToken);
+            session._out.WriteAsync(ProtoMapping.Delta(RequestId, ClientRequestId, text), cancellationToken);
 
         public ValueTask WriteReasoningAsync(string text, CancellationToken cancellationToken) =>
-            session._out.Writer.WriteAsync(ProtoMapping.ReasoningDelta(RequestId, ClientRequestId, text), cancellationToken);
+            session._out.WriteAsync(ProtoMapping.ReasoningDelta(RequestId, ClientRequestId, text), cancellationToken);
 
         public void Complete()
         {
