@@ -6,7 +6,7 @@ namespace IntegrationApi.Bench;
 /// A steady load for a profiler: the gateway as in <c>gateways</c>, warmed up, then one kind of chat back to back
 /// for a fixed time. Attach the profiler to the printed pid after the "steady" line, e.g.
 /// <c>perf record -F 4999 -g -p PID -- sleep 10</c> (gateway started with BENCH_OURS_ENV=DOTNET_PerfMapEnabled=1).
-/// Run: dotnet IntegrationApi.Bench.dll profile [streamed|unary|refused] [seconds] [--gateway-cpu N].
+/// Run: dotnet IntegrationApi.Bench.dll profile [streamed|unary] [seconds] [--concurrency N] [--gateway-cpu N] (N streams, one chat in flight on each).
 /// </summary>
 internal static class Profile
 {
@@ -17,18 +17,45 @@ internal static class Profile
         var settings = BenchSettings.Parse(args);
         await using var upstream = await BenchUpstream.StartAsync(chunks: 8);
         await using var ours = await GatewayBench.StartOursAsync(settings, upstream.BaseUrl);
+        var concurrency = Array.IndexOf(args, "--concurrency") is var c and >= 0 ? int.Parse(args[c + 1], System.Globalization.CultureInfo.InvariantCulture) : 1;
         var owner = new GrpcChatTarget("profile", ours.Address, GatewayBench.ApiKey);
-        using var stream = new GrpcSequentialTarget("profile", owner);
-        await Regimes.WarmUpAsync([stream], TimeSpan.FromSeconds(8));
+        var streams = Enumerable.Range(0, concurrency).Select(_ => new GrpcSequentialTarget("profile", owner)).ToArray();
+        await Regimes.WarmUpAsync([streams[0]], TimeSpan.FromSeconds(8));
         Console.WriteLine($"steady: {mode} chats for {seconds} s, gateway pid {ours.Process.Pid}");
         var cpuBefore = ours.Process.CpuSeconds();
+        var switchesBefore = ContextSwitches(ours.Process.Pid);
         var until = Stopwatch.GetTimestamp() + seconds * Stopwatch.Frequency;
         var samples = new List<double>();
-        while (Stopwatch.GetTimestamp() < until)
-            samples.Add((await (mode == "unary" ? owner.ChatAsync(false, Stopwatch.GetTimestamp()) : stream.ChatAsync(true, Stopwatch.GetTimestamp()))).TotalUs);
+        await Task.WhenAll(streams.Select(async stream =>
+        {
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                var sample = await (mode == "unary" ? owner.ChatAsync(false, Stopwatch.GetTimestamp()) : stream.ChatAsync(true, Stopwatch.GetTimestamp()));
+                lock (samples) samples.Add(sample.TotalUs);
+            }
+        }));
+        foreach (var stream in streams) stream.Dispose();
         var cpu = ours.Process.CpuSeconds() - cpuBefore;
+        var switches = ContextSwitches(ours.Process.Pid) - switchesBefore;
         var d = Dist.Of(samples);
-        Console.WriteLine($"{samples.Count} chats  p50 {Format.Us(d.P50)} us  p90 {Format.Us(d.P90)} us  p99 {Format.Us(d.P99)} us  gateway CPU {cpu * 1e6 / samples.Count:0.0} us/chat");
+        Console.WriteLine($"{samples.Count} chats  p50 {Format.Us(d.P50)} us  p90 {Format.Us(d.P90)} us  p99 {Format.Us(d.P99)} us  gateway CPU {cpu * 1e6 / samples.Count:0.0} us/chat  context switches {switches / (double)samples.Count:0.0}/chat");
         await owner.DisposeAsync();
+    }
+
+    /// <summary>Voluntary and involuntary context switches of every thread of <paramref name="pid"/> (Linux), a measure of thread hand-offs that machine noise does not blur.</summary>
+    private static long ContextSwitches(int pid)
+    {
+        long total = 0;
+        foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                        total += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (IOException) { } // the thread ended
+        }
+        return total;
     }
 }

@@ -21,6 +21,16 @@ public sealed class ConnectionOptions
     /// </summary>
     public bool? EnableReflection { get; set; }
 
+    /// <summary>
+    /// Run request work on the thread that read it instead of handing it to the thread pool: Kestrel's
+    /// <c>UnsafePreferInlineScheduling</c>, and (set by the service's entry point before any socket exists) the
+    /// runtime's inline socket completions, for the callers' and the providers' connections alike. Each hand-off
+    /// costs a thread switch; on one or two cores that is most of a short chat's added latency
+    /// (bench/results/optimisation.md). Safe here because no request path blocks a thread (the audit writer and
+    /// SQLite run on their own thread).
+    /// </summary>
+    public bool InlineIo { get; set; }
+
     /// <summary>Whether reflection is served in <paramref name="environment"/>.</summary>
     public bool ReflectionEnabled(IHostEnvironment environment) => EnableReflection ?? !environment.IsProduction();
 }

@@ -102,6 +102,8 @@ public static class IntegrationApiServiceCollectionExtensions
             kestrel.Limits.Http2.KeepAlivePingTimeout = o.Value.KeepAlivePingTimeout;
         });
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<ConnectionOptions>>((grpc, o) => grpc.MaxReceiveMessageSize = o.Value.MaxReceiveMessageSize);
+        services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>().Configure<IOptions<ConnectionOptions>>((transport, o) =>
+            transport.UnsafePreferInlineScheduling = o.Value.InlineIo);
     }
 
     private static void AddEngine(this IServiceCollection services)

@@ -20,6 +20,10 @@ try
 
     var app = IntegrationApiApp.Create(args);
     settings = StartupFailure.Snapshot(app.Configuration);
+    // Server:InlineIo (ConnectionOptions.InlineIo): the runtime reads this once, when the first socket is made,
+    // which is after this line (Kestrel binds in RunAsync); an operator's own value of the variable wins.
+    if (app.Configuration.GetValue<bool>("Server:InlineIo") && Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
     app.Lifetime.ApplicationStarted.Register(() => started = true);
     await app.RunAsync();
     return 0;

@@ -100,6 +100,8 @@ internal sealed record OpenAIChunk
     [JsonPropertyName("choices")] public IReadOnlyList<OpenAIChoice>? Choices { get; init; }
     [JsonPropertyName("usage")] public OpenAIUsage? Usage { get; init; }
     [JsonPropertyName("error")] public OpenAIError? Error { get; init; }
+    /// <summary>Set instead of the rest when <see cref="OpenAIChunkReader"/> read a plain text chunk.</summary>
+    [JsonIgnore] public string? Text { get; init; }
 }
 
 internal sealed record OpenAIChoice

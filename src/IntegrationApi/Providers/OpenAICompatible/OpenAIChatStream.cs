@@ -1,3 +1,4 @@
+using System.Text.Json;
 using IntegrationApi.Providers.Sse;
 
 namespace IntegrationApi.Providers.OpenAICompatible;
@@ -11,7 +12,12 @@ internal static class OpenAIChatStream
     /// </summary>
     public static SseDialect<OpenAIChunk, SseContext> Dialect { get; } = new()
     {
-        Parse = SseEvents.Json(OpenAIJsonContext.Default.OpenAIChunk, "[DONE]"),
+        Parse = static (eventType, data) =>
+            data.SequenceEqual("[DONE]"u8) ? new(eventType, null, true)
+            : data.IsEmpty ? new(eventType, null, false)
+            // The common text chunk without its object graph; the rest deserialized (OpenAIChunkReader).
+            : OpenAIChunkReader.TryReadText(data, out var text) ? new(eventType, text is null ? OpenAIChunkReader.Nothing : new OpenAIChunk { Text = text }, false)
+            : new(eventType, JsonSerializer.Deserialize(data, OpenAIJsonContext.Default.OpenAIChunk), false),
         Translate = static (stream, _, chunk, updates) =>
         {
             OpenAIChatWire.FromChunk(chunk, stream.Provider, updates);

@@ -131,6 +131,11 @@ internal static class OpenAIChatWire
     /// <summary>Appends what one streamed chunk says to <paramref name="updates"/>; an in-band error throws.</summary>
     public static void FromChunk(OpenAIChunk chunk, string provider, List<ChatUpdate> updates)
     {
+        if (chunk.Text is { } text)
+        {
+            if (text.Length > 0) updates.Add(ChatUpdate.FromText(text));
+            return;
+        }
         if (chunk.Error is { } error) throw FromError(error, provider, httpStatus: null);
         if (chunk.Choices is { Count: > 0 } choices)
         {
