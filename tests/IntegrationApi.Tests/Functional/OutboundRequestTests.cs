@@ -50,6 +50,30 @@ public sealed class OutboundRequestTests
         Assert.False(elsewhere.SawConnection, "the redirect target was contacted");
     }
 
+    /// <summary>
+    /// With tracing off, nothing about the caller's call reaches a provider: no trace context header (ASP.NET Core's
+    /// per-request activity used to make HttpClient invent and send one) and no activity on the request path.
+    /// </summary>
+    [Fact]
+    public async Task WithoutTracing_NoTraceContextGoesToProviders()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var unary = await gateway.ChatAsync("openai", gateway.NewChat("openai", "one"));
+        using var stream = gateway.OpenStream("openai");
+        await stream.SendAsync(gateway.NewChat("openai", "two"));
+        var streamed = await stream.ReadUntilAsync(r => r.FinishReason.Length > 0 || !r.Success);
+
+        Assert.Equal(200, unary.Code);
+        Assert.True(streamed.Success);
+        var requests = gateway.Fake("openai").Requests;
+        Assert.Equal(2, requests.Count);
+        foreach (var request in requests)
+        {
+            Assert.False(request.Headers.ContainsKey("traceparent"), "a trace context went to the provider");
+            Assert.False(request.Headers.ContainsKey("request-id"), "a trace id went to the provider");
+        }
+    }
+
     [Fact]
     public async Task VertexKeyWithForeignTokenUri_OnlyTheConfiguredEndpointIsAsked()
     {
