@@ -12,7 +12,7 @@ namespace IntegrationApi.Bench;
 /// </summary>
 internal static class GatewayBench
 {
-    private const string ApiKey = "bench-api-key";
+    internal const string ApiKey = "bench-api-key";
 
     public static async Task<int> RunAsync(BenchSettings settings)
     {
@@ -100,7 +100,7 @@ internal static class GatewayBench
     }
 
     /// <summary>Our service, built in Release, as its own process with the production defaults but for the bench's upstream and key.</summary>
-    private static async Task<OursGateway> StartOursAsync(BenchSettings settings, string upstream)
+    internal static async Task<OursGateway> StartOursAsync(BenchSettings settings, string upstream)
     {
         var dll = Path.Combine(BenchPaths.RepoRoot, "src", "IntegrationApi", "bin", "Release", "net10.0", "IntegrationApi.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException("build the service in Release first (bench/run.sh does)", dll);

@@ -7,6 +7,7 @@ using IntegrationApi.Bench;
 //            [--hedge-runs N]  hedging runs (default 3)       [--floor]   split one sequential chat into parts, print, stop
 //   client-overhead [rounds] [perRound]                                      the client library's multiplexing cost
 //   embedding-overhead [rounds] [perRound]                                   Embedding through the gateway vs the direct call
+//   idle-memory [streams] [--gcdump]                                         RSS (and live managed bytes by type) per idle StreamChat stream
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var command = args.Length > 0 ? args[0] : "gateways";
@@ -18,9 +19,11 @@ switch (command)
     case "embedding-overhead":
         await EmbeddingOverhead.RunAsync(args[1..]);
         return 0;
+    case "idle-memory":
+        return await IdleMemory.RunAsync(args[1..]);
     case "gateways":
         return await GatewayBench.RunAsync(BenchSettings.Parse(args[1..]));
     default:
-        Console.Error.WriteLine($"unknown command \"{command}\" (gateways, client-overhead, embedding-overhead)");
+        Console.Error.WriteLine($"unknown command \"{command}\" (gateways, client-overhead, embedding-overhead, idle-memory)");
         return 2;
 }
