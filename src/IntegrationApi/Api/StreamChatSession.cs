@@ -64,11 +64,13 @@ internal sealed partial class StreamChatSession
 
     private readonly Channel<Proto.ChatResponse> _out;
     private readonly Channel<ActiveRequest> _serialLane = Channel.CreateUnbounded<ActiveRequest>(new() { SingleReader = true, SingleWriter = true });
-    private readonly ConcurrentDictionary<string, ActiveRequest> _tagged = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<ulong, ActiveRequest> _active = new();
+    // One lock and a few buckets each (they grow when needed): most streams hold a request or two at a time, and an
+    // idle stream's memory is mostly these structures (bench/results/idle-streams.md).
+    private readonly ConcurrentDictionary<string, ActiveRequest> _tagged = new(concurrencyLevel: 1, capacity: 4, StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ulong, ActiveRequest> _active = new(concurrencyLevel: 1, capacity: 4);
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _abort;          // the call is gone: abort everything
-    private readonly CancellationTokenSource _stopReading = new();
+    private readonly CancellationTokenSource _stopReading;   // stop reading (drained), or the call is gone: linked to _abort
     private int _waiting;                                      // requests waiting for a slot or in the serial lane
     private int _draining;
     private string? _drainReason;                            // the StreamEndTrailer value once draining
@@ -101,6 +103,7 @@ internal sealed partial class StreamChatSession
         });
         _slots = new SemaphoreSlim(options.MaxConcurrentRequestsPerStream);
         _abort = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        _stopReading = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
     }
 
     /// <summary>Serves the call until the client half-closes, the call is cancelled, or a drain completes.</summary>
@@ -113,13 +116,13 @@ internal sealed partial class StreamChatSession
         var writer = WriteLoopAsync();
         var lane = SerialLaneAsync();
         using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("shutdown"), this);
-        using var maxAge = _options.MaxStreamAge is { } age ? new CancellationTokenSource(Jittered(age, _options.MaxStreamAgeJitter), _time) : null;
-        using var onMaxAge = maxAge?.Token.Register(static s => ((StreamChatSession)s!).BeginDrain("max-age"), this);
+        using var maxAge = _options.MaxStreamAge is { } age
+            ? _time.CreateTimer(static s => ((StreamChatSession)s!).BeginDrain("max-age"), this, Jittered(age, _options.MaxStreamAgeJitter), Timeout.InfiniteTimeSpan)
+            : null;
         RpcException? readFailure = null;
         try
         {
-            using var reading = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, _stopReading.Token);
-            while (await _requests.MoveNext(reading.Token).ConfigureAwait(false))
+            while (await _requests.MoveNext(_stopReading.Token).ConfigureAwait(false))
             {
                 _metrics.MessageReceived();
                 await AcceptAsync(_requests.Current).ConfigureAwait(false);
