@@ -63,7 +63,12 @@ internal sealed partial class StreamChatSession
     private long _accepted;
 
     private readonly Channel<Proto.ChatResponse> _out;
-    private readonly Channel<ActiveRequest> _serialLane = Channel.CreateUnbounded<ActiveRequest>(new() { SingleReader = true, SingleWriter = true });
+    // The serial lane: untagged requests in arrival order, one at a time. It has a runner only while it has requests
+    // (an idle stream holds no task, channel or buffer for it); the queue, created by the first untagged request, is its lock.
+    private Queue<ActiveRequest>? _laneQueue;
+    private bool _laneRunning;                                 // a runner is draining _laneQueue (under its lock)
+    private Task _lane = Task.CompletedTask;                   // the latest runner (the reader starts them)
+    private ExecutionContext? _laneContext;                    // the call's: runners run in it, not in the reader's request span
     // One lock and a few buckets each (they grow when needed): most streams hold a request or two at a time, and an
     // idle stream's memory is mostly these structures (bench/results/idle-streams.md).
     private readonly ConcurrentDictionary<string, ActiveRequest> _tagged = new(concurrencyLevel: 1, capacity: 4, StringComparer.Ordinal);
@@ -114,7 +119,7 @@ internal sealed partial class StreamChatSession
         var streamSpan = GatewayTracing.StartStream(_method);
         _streamTrace = streamSpan?.Context ?? default;
         var writer = WriteLoopAsync();
-        var lane = SerialLaneAsync();
+        _laneContext = ExecutionContext.Capture();
         using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("shutdown"), this);
         using var maxAge = _options.MaxStreamAge is { } age
             ? _time.CreateTimer(static s => ((StreamChatSession)s!).BeginDrain("max-age"), this, Jittered(age, _options.MaxStreamAgeJitter), Timeout.InfiniteTimeSpan)
@@ -148,8 +153,7 @@ internal sealed partial class StreamChatSession
             Log.Unreadable(_logger, readFailure.StatusCode, _active.Count, ex);
         }
 
-        _serialLane.Writer.TryComplete();
-        await lane.ConfigureAwait(false);
+        await _lane.ConfigureAwait(false);   // reading has stopped: nothing more joins the lane
         await WhenAllFinishedAsync().ConfigureAwait(false);
         _out.Writer.TryComplete();
         await writer.ConfigureAwait(false);
@@ -203,7 +207,7 @@ internal sealed partial class StreamChatSession
             if (!TryReserveWaitingPlace()) { await RejectAsync(request, requestId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream), span).ConfigureAwait(false); return; }
             var queued = new ActiveRequest(this, requestId, clientId, request) { Refusal = refusal, Span = span };
             _active[requestId] = queued;
-            _serialLane.Writer.TryWrite(queued);
+            EnqueueUntagged(queued);
             return;
         }
         if (refusal is not null) { await RejectAsync(request, requestId, refusal, span).ConfigureAwait(false); return; }
@@ -281,9 +285,38 @@ internal sealed partial class StreamChatSession
         _metrics.Queued(-1);
     }
 
+    /// <summary>Queues an untagged request; starts the lane's runner if it has none.</summary>
+    private void EnqueueUntagged(ActiveRequest request)
+    {
+        var queue = _laneQueue ??= new Queue<ActiveRequest>();   // only the reader writes the field
+        lock (queue)
+        {
+            queue.Enqueue(request);
+            if (_laneRunning) return;
+            _laneRunning = true;
+        }
+        // On the thread pool (the reader goes on reading) and in the call's execution context.
+        if (_laneContext is { } context) ExecutionContext.Run(context, static s => ((StreamChatSession)s!).StartLane(), this);
+        else using (ExecutionContext.SuppressFlow()) StartLane();
+    }
+
+    private void StartLane() => _lane = Task.Run(SerialLaneAsync);
+
+    /// <summary>The lane's next request; null when it is empty, and then the runner stops (under the lock, so the next one queued starts another).</summary>
+    private ActiveRequest? NextInLane()
+    {
+        var queue = _laneQueue!;
+        lock (queue)
+        {
+            if (queue.TryDequeue(out var next)) return next;
+            _laneRunning = false;
+            return null;
+        }
+    }
+
     private async Task SerialLaneAsync()
     {
-        await foreach (var active in _serialLane.Reader.ReadAllAsync().ConfigureAwait(false))
+        while (NextInLane() is { } active)
         {
             LeaveWaitingPlace();
             PreparedRequest prepared = default;
