@@ -71,7 +71,8 @@ internal sealed partial class StreamChatSession
     private ExecutionContext? _laneContext;                    // the call's: runners run in it, not in the reader's request span
     // One lock and a few buckets each (they grow when needed): most streams hold a request or two at a time, and an
     // idle stream's memory is mostly these structures (bench/results/idle-streams.md).
-    private readonly ConcurrentDictionary<string, ActiveRequest> _tagged = new(concurrencyLevel: 1, capacity: 4, StringComparer.Ordinal);
+    private ConcurrentDictionary<string, ActiveRequest>? _tagged;   // created by the reader at the first tagged CHAT
+    private static ConcurrentDictionary<string, ActiveRequest> NewTaggedMap() => new(concurrencyLevel: 1, capacity: 4, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ulong, ActiveRequest> _active = new(concurrencyLevel: 1, capacity: 4);
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _abort;          // the call is gone: abort everything
@@ -184,7 +185,7 @@ internal sealed partial class StreamChatSession
         var clientId = request.ClientRequestId;
         if (request.Action == Proto.ChatAction.Cancel)
         {
-            if (clientId.Length > 0 && _tagged.TryGetValue(clientId, out var target)) target.Cancel(CancelReason.Client);
+            if (clientId.Length > 0 && _tagged is { } tagged && tagged.TryGetValue(clientId, out var target)) target.Cancel(CancelReason.Client);
             return;
         }
 
@@ -217,7 +218,7 @@ internal sealed partial class StreamChatSession
         var active = new ActiveRequest(this, requestId, clientId, request) { Span = span };
         ChatError? rejection = null;
         var holdsSlot = false;
-        if (!_tagged.TryAdd(clientId, active)) rejection = ChatErrors.DuplicateId(clientId);
+        if (!(_tagged ??= NewTaggedMap()).TryAdd(clientId, active)) rejection = ChatErrors.DuplicateId(clientId);
         else if (!(holdsSlot = _slots.Wait(0)) && !TryReserveWaitingPlace())
         {
             _tagged.TryRemove(new(clientId, active));
@@ -379,7 +380,7 @@ internal sealed partial class StreamChatSession
     /// <summary>Frees the id first (a client may reuse it the moment it sees the terminal), then sends the terminal.</summary>
     private async Task FinishAsync(ActiveRequest active, Proto.ChatResponse terminal, ChatOutcome? outcome = null)
     {
-        if (active.ClientRequestId.Length > 0) _tagged.TryRemove(new(active.ClientRequestId, active));
+        if (active.ClientRequestId.Length > 0) _tagged!.TryRemove(new(active.ClientRequestId, active));   // a tagged request created it
         _audit.Record(_principal, _callTags, _serviceProvider, active.Request, terminal, outcome);
         GatewayTracing.EndRequest(active.Span, terminal.Code, outcome);
         try
