@@ -8,6 +8,7 @@ using IntegrationApi.Bench;
 //   client-overhead [rounds] [perRound]                                      the client library's multiplexing cost
 //   embedding-overhead [rounds] [perRound]                                   Embedding through the gateway vs the direct call
 //   profile [streamed|unary] [seconds]                                      a steady load to attach a profiler to (Profile.cs)
+//   idle-memory [streams] [--gcdump]                                         RSS (and live managed bytes by type) per idle StreamChat stream
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var command = args.Length > 0 ? args[0] : "gateways";
@@ -22,9 +23,11 @@ switch (command)
     case "profile":
         await Profile.RunAsync(args[1..]);
         return 0;
+    case "idle-memory":
+        return await IdleMemory.RunAsync(args[1..]);
     case "gateways":
         return await GatewayBench.RunAsync(BenchSettings.Parse(args[1..]));
     default:
-        Console.Error.WriteLine($"unknown command \"{command}\" (gateways, client-overhead, embedding-overhead)");
+        Console.Error.WriteLine($"unknown command \"{command}\" (gateways, client-overhead, embedding-overhead, idle-memory)");
         return 2;
 }

@@ -14,7 +14,7 @@ using Proto = IntegrationApi.Contracts;
 namespace IntegrationApi.Api;
 
 /// <summary>
-/// One bidirectional <c>StreamChat</c> call: one reader, one task per request, one writer.
+/// One bidirectional <c>StreamChat</c> call: one reader, one task per request, one response queue.
 /// <code>
 ///   client ──► reader loop ──┬─ CANCEL ────────────► cancel that request's token
 ///                            ├─ tagged CHAT ───────► slot (or wait, or 429) ─► request task ─┐
@@ -60,13 +60,18 @@ internal sealed partial class StreamChatSession
     private long _accepted;
 
     private readonly ResponseQueue<Proto.ChatResponse> _out;
-    private readonly Queue<ActiveRequest> _serialLane = new();  // guarded by itself
-    private bool _laneRunning;                                  // a runner is working through the lane (guarded by _serialLane)
-    private readonly ConcurrentDictionary<string, ActiveRequest> _tagged = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<ulong, ActiveRequest> _active = new();
+    // The serial lane: untagged requests in arrival order, one at a time. It has a runner only while it has requests
+    // (an idle stream holds no task, channel or buffer for it); the queue, created by the first untagged request, is its lock.
+    private Queue<ActiveRequest>? _laneQueue;
+    private bool _laneRunning;                                 // a runner is draining _laneQueue (under its lock)
+    // One lock and a few buckets each (they grow when needed): most streams hold a request or two at a time, and an
+    // idle stream's memory is mostly these structures (bench/results/idle-streams.md).
+    private ConcurrentDictionary<string, ActiveRequest>? _tagged;   // created by the reader at the first tagged CHAT
+    private static ConcurrentDictionary<string, ActiveRequest> NewTaggedMap() => new(concurrencyLevel: 1, capacity: 4, StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ulong, ActiveRequest> _active = new(concurrencyLevel: 1, capacity: 4);
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _abort;          // the call is gone: abort everything
-    private readonly CancellationTokenSource _stopReading = new();
+    private readonly CancellationTokenSource _stopReading;   // stop reading (drained), or the call is gone: linked to _abort
     private int _waiting;                                      // requests waiting for a slot or in the serial lane
     private int _draining;
     private string? _drainReason;                            // the StreamEndTrailer value once draining
@@ -93,6 +98,7 @@ internal sealed partial class StreamChatSession
         (_requests, _principal, _serviceProvider) = (requests, principal, serviceProvider);
         _slots = new SemaphoreSlim(options.MaxConcurrentRequestsPerStream);
         _abort = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        _stopReading = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
         // A failed write means the client is gone or the call was cancelled: stop every request of the stream.
         _out = new ResponseQueue<Proto.ChatResponse>(responses, options.ResponseBufferPerStream, _abort.Token, AbortCall, _metrics.MessageSent);
     }
@@ -105,13 +111,13 @@ internal sealed partial class StreamChatSession
         var streamSpan = GatewayTracing.StartStream(_method);
         _streamTrace = streamSpan?.Context ?? default;
         using var onShutdown = shutdown.Register(static s => ((StreamChatSession)s!).BeginDrain("shutdown"), this);
-        using var maxAge = _options.MaxStreamAge is { } age ? new CancellationTokenSource(Jittered(age, _options.MaxStreamAgeJitter), _time) : null;
-        using var onMaxAge = maxAge?.Token.Register(static s => ((StreamChatSession)s!).BeginDrain("max-age"), this);
+        using var maxAge = _options.MaxStreamAge is { } age
+            ? _time.CreateTimer(static s => ((StreamChatSession)s!).BeginDrain("max-age"), this, Jittered(age, _options.MaxStreamAgeJitter), Timeout.InfiniteTimeSpan)
+            : null;
         RpcException? readFailure = null;
         try
         {
-            using var reading = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, _stopReading.Token);
-            while (await _requests.MoveNext(reading.Token).ConfigureAwait(false))
+            while (await _requests.MoveNext(_stopReading.Token).ConfigureAwait(false))
             {
                 _metrics.MessageReceived();
                 await AcceptAsync(_requests.Current).ConfigureAwait(false);
@@ -138,7 +144,6 @@ internal sealed partial class StreamChatSession
         }
 
         await WhenAllFinishedAsync().ConfigureAwait(false); // the serial lane's requests too: they are active from arrival
-
         await _out.CompleteAsync().ConfigureAwait(false);
         _abort.Dispose();
         _rate?.Dispose();
@@ -167,7 +172,7 @@ internal sealed partial class StreamChatSession
         var clientId = request.ClientRequestId;
         if (request.Action == Proto.ChatAction.Cancel)
         {
-            if (clientId.Length > 0 && _tagged.TryGetValue(clientId, out var target)) target.Cancel(CancelReason.Client);
+            if (clientId.Length > 0 && _tagged is { } tagged && tagged.TryGetValue(clientId, out var target)) target.Cancel(CancelReason.Client);
             return;
         }
 
@@ -190,7 +195,7 @@ internal sealed partial class StreamChatSession
             if (!TryReserveWaitingPlace()) { await RejectAsync(request, requestId, ChatErrors.QueueFull(_options.MaxQueuedRequestsPerStream), span).ConfigureAwait(false); return; }
             var queued = new ActiveRequest(this, requestId, clientId, request) { Refusal = refusal, Span = span };
             _active[requestId] = queued;
-            JoinSerialLane(queued);
+            EnqueueUntagged(queued);
             return;
         }
         if (refusal is not null) { await RejectAsync(request, requestId, refusal, span).ConfigureAwait(false); return; }
@@ -200,7 +205,7 @@ internal sealed partial class StreamChatSession
         var active = new ActiveRequest(this, requestId, clientId, request) { Span = span };
         ChatError? rejection = null;
         var holdsSlot = false;
-        if (!_tagged.TryAdd(clientId, active)) rejection = ChatErrors.DuplicateId(clientId);
+        if (!(_tagged ??= NewTaggedMap()).TryAdd(clientId, active)) rejection = ChatErrors.DuplicateId(clientId);
         else if (!(holdsSlot = _slots.Wait(0)) && !TryReserveWaitingPlace())
         {
             _tagged.TryRemove(new(clientId, active));
@@ -269,30 +274,38 @@ internal sealed partial class StreamChatSession
     }
 
     /// <summary>
-    /// Queues an untagged request behind the ones before it. When the lane is idle the request starts here, on the
-    /// reader's thread, until its first wait (the upstream call): no hop to another thread for the common case of one
-    /// request at a time.
+    /// Queues an untagged request behind the ones before it; when the lane has no runner, one starts here, on the
+    /// reader's thread, and runs the request until its first wait (the upstream call): no hop to another thread for the
+    /// common case of one request at a time. The runner stops when the lane is empty (an idle stream holds no task).
     /// </summary>
-    private void JoinSerialLane(ActiveRequest active)
+    private void EnqueueUntagged(ActiveRequest request)
     {
-        lock (_serialLane)
+        var queue = _laneQueue ??= new Queue<ActiveRequest>();   // only the reader writes the field
+        lock (queue)
         {
-            _serialLane.Enqueue(active);
+            queue.Enqueue(request);
             if (_laneRunning) return;
             _laneRunning = true;
         }
-        _ = RunSerialLaneAsync(); // never fails: every request path catches; completion is awaited per request (_active)
+        _ = SerialLaneAsync(); // never fails (every request path catches); each request's completion is awaited through _active
     }
 
-    private async Task RunSerialLaneAsync()
+    /// <summary>The lane's next request; null when it is empty, and then the runner stops (under the lock, so the next one queued starts another).</summary>
+    private ActiveRequest? NextInLane()
     {
-        while (true)
+        var queue = _laneQueue!;
+        lock (queue)
         {
-            ActiveRequest? active;
-            lock (_serialLane)
-            {
-                if (!_serialLane.TryDequeue(out active)) { _laneRunning = false; return; }
-            }
+            if (queue.TryDequeue(out var next)) return next;
+            _laneRunning = false;
+            return null;
+        }
+    }
+
+    private async Task SerialLaneAsync()
+    {
+        while (NextInLane() is { } active)
+        {
             LeaveWaitingPlace();
             PreparedRequest prepared = default;
             if ((active.Refusal ?? TryPrepare(active.Request, out prepared)) is { } error)
@@ -354,7 +367,7 @@ internal sealed partial class StreamChatSession
     /// <summary>Frees the id first (a client may reuse it the moment it sees the terminal), then sends the terminal.</summary>
     private async Task FinishAsync(ActiveRequest active, Proto.ChatResponse terminal, ChatOutcome? outcome = null)
     {
-        if (active.ClientRequestId.Length > 0) _tagged.TryRemove(new(active.ClientRequestId, active));
+        if (active.ClientRequestId.Length > 0) _tagged!.TryRemove(new(active.ClientRequestId, active));   // a tagged request created it
         _audit.Record(_principal, _callTags, _serviceProvider, active.Request, terminal, outcome);
         GatewayTracing.EndRequest(active.Span, terminal.Code, outcome);
         try

@@ -20,11 +20,11 @@ internal sealed partial class AuditTrail(AuditWriter writer, TimeProvider time, 
     /// <summary>The original's enrichment from call metadata: source, env and region.</summary>
     public static IReadOnlyDictionary<string, string> CallTags(Metadata headers)
     {
-        var tags = new Dictionary<string, string>(3);
-        if (headers.GetValue("x-client-source") is { Length: > 0 } source) tags["source"] = Cut(source, MaxMetadataKeyLength);
-        if (headers.GetValue("x-rapida-environment") is { Length: > 0 } env) tags["env"] = Cut(env, MaxMetadataKeyLength);
-        if (headers.GetValue("x-rapida-region") is { Length: > 0 } region) tags["region"] = Cut(region, MaxMetadataKeyLength);
-        return tags;
+        Dictionary<string, string>? tags = null;   // none is one shared empty map: a StreamChat call keeps its tags while it is open
+        if (headers.GetValue("x-client-source") is { Length: > 0 } source) (tags ??= new(3))["source"] = Cut(source, MaxMetadataKeyLength);
+        if (headers.GetValue("x-rapida-environment") is { Length: > 0 } env) (tags ??= new(3))["env"] = Cut(env, MaxMetadataKeyLength);
+        if (headers.GetValue("x-rapida-region") is { Length: > 0 } region) (tags ??= new(3))["region"] = Cut(region, MaxMetadataKeyLength);
+        return (IReadOnlyDictionary<string, string>?)tags ?? System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty;
     }
 
     /// <summary>Caller metadata kept per record: at most this many entries, each key and value cut to the lengths below.</summary>

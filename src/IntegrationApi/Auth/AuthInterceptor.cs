@@ -26,10 +26,21 @@ internal sealed partial class AuthInterceptor(CallerAuthenticator authenticator,
         return await continuation(request, context).ConfigureAwait(false);
     }
 
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    // Not an async method when authentication completes at once (a cached key): a StreamChat call may stay open for
+    // hours, idle, and this method's state machine would be kept for all that time (bench/results/idle-streams.md).
+    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        await AuthenticateAsync(context).ConfigureAwait(false);
-        await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+        var authenticated = AuthenticateAsync(context);
+        return authenticated.IsCompletedSuccessfully
+            ? continuation(requestStream, responseStream, context)
+            : AuthenticatedThenAsync(authenticated, requestStream, responseStream, context, continuation);
+
+        static async Task AuthenticatedThenAsync(ValueTask authenticated, IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
+            ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+        {
+            await authenticated.ConfigureAwait(false);
+            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+        }
     }
 
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
