@@ -23,16 +23,15 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
     public const string Key = "bench-key";
     private static readonly byte[] StreamFlag = "\"stream\":true"u8.ToArray();
     private readonly WebApplication _app;
-    private readonly byte[] _streamBody;
-    private readonly byte[][] _frames;
-    private readonly bool[] _isContent;
-    private readonly byte[] _unaryBody;
+    // Answers recorded so far, by content chunk count; the paced regimes (e, f) switch to longer answers and back.
+    private readonly Dictionary<int, Script> _scripts = [];
+    private volatile Script _script;
     private static readonly byte[] Unauthorized = """{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"""u8.ToArray();
 
     public string BaseUrl { get; }
     public TimeSpan TimeToFirstToken { get; set; }
     public TimeSpan ChunkGap { get; set; }
-    public int ContentChunks => _isContent.Count(c => c);
+    public int ContentChunks => _script.ContentChunks;
 
     /// <summary>The model that is slow for <see cref="SlowPercent"/> % of requests; any other model (e.g. <see cref="FastModel"/>) never is.</summary>
     public const string SlowModel = "slow-sometimes";
@@ -63,17 +62,33 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
         foreach (var i in order.Take(SlowPercent)) slow[i] = true;
         return slow;
     })[n % 100];
-    private BenchUpstream(WebApplication app, string baseUrl, byte[] streamBody, byte[] unaryBody)
+    private BenchUpstream(WebApplication app, string baseUrl, Script script)
     {
-        (_app, BaseUrl, _streamBody, _unaryBody) = (app, baseUrl, streamBody, unaryBody);
-        var text = Encoding.UTF8.GetString(streamBody);
-        var frames = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(f => f + "\n\n").ToArray();
-        _frames = frames.Select(Encoding.UTF8.GetBytes).ToArray();
-        _isContent = frames.Select(f => ContentFrame().IsMatch(f)).ToArray();
+        (_app, BaseUrl, _script) = (app, baseUrl, script);
+        _scripts[script.ContentChunks] = script;
     }
 
     [GeneratedRegex("\"delta\":\\{\"content\":\"[^\"]")]
     private static partial Regex ContentFrame();
+
+    /// <summary>One recorded answer: the whole SSE body, the same split into frames (which of them carry content), the JSON answer.</summary>
+    private sealed class Script
+    {
+        public Script(byte[] streamBody, byte[] unaryBody)
+        {
+            (StreamBody, UnaryBody) = (streamBody, unaryBody);
+            var frames = Encoding.UTF8.GetString(streamBody).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(f => f + "\n\n").ToArray();
+            Frames = frames.Select(Encoding.UTF8.GetBytes).ToArray();
+            IsContent = frames.Select(f => ContentFrame().IsMatch(f)).ToArray();
+            ContentChunks = IsContent.Count(c => c);
+        }
+
+        public byte[] StreamBody { get; }
+        public byte[] UnaryBody { get; }
+        public byte[][] Frames { get; }
+        public bool[] IsContent { get; }
+        public int ContentChunks { get; }
+    }
 
     /// <summary>Records the fake's answer to a <paramref name="chunks"/>-chunk script, then serves it on a free loopback port.</summary>
     public static async Task<BenchUpstream> StartAsync(int chunks)
@@ -81,8 +96,25 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
         var (stream, unary) = await RecordAsync(chunks);
         BenchUpstream? self = null;
         var (app, address) = await LoopbackApp.StartAsync(context => self!.HandleAsync(context));
-        self = new BenchUpstream(app, address + "/v1", stream, unary);
+        self = new BenchUpstream(app, address + "/v1", new Script(stream, unary));
         return self;
+    }
+
+    /// <summary>
+    /// From now on every answer has <paramref name="chunks"/> content chunks (recorded from the fake the first time);
+    /// returns the previous count so a regime can switch back. Only between regimes: a chat in flight keeps its answer.
+    /// </summary>
+    public async Task<int> UseChunksAsync(int chunks)
+    {
+        var previous = _script.ContentChunks;
+        if (!_scripts.TryGetValue(chunks, out var script))
+        {
+            var (stream, unary) = await RecordAsync(chunks);
+            script = _scripts[chunks] = new Script(stream, unary);
+            if (script.ContentChunks != chunks) throw new InvalidOperationException($"recorded {script.ContentChunks} content chunks, asked for {chunks}");
+        }
+        _script = script;
+        return previous;
     }
 
     private static async Task<(byte[] Stream, byte[] Unary)> RecordAsync(int chunks)
@@ -119,6 +151,7 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
         }
         response.Headers["x-request-id"] = "req_bench";
         var (firstToken, gap) = (TimeToFirstToken, ChunkGap);
+        var script = _script;
         if (ModelRules)
         {
             var slow = slowNumber >= 0 && IsSlow(slowNumber);
@@ -129,31 +162,31 @@ internal sealed partial class BenchUpstream : IAsyncDisposable
         }
         if (!streaming)
         {
-            if (firstToken > TimeSpan.Zero) await Task.Delay(firstToken + gap * (ContentChunks - 1));
+            if (firstToken > TimeSpan.Zero) await Task.Delay(firstToken + gap * (script.ContentChunks - 1));
             response.ContentType = "application/json";
-            response.ContentLength = _unaryBody.Length;
-            await response.Body.WriteAsync(_unaryBody);
+            response.ContentLength = script.UnaryBody.Length;
+            await response.Body.WriteAsync(script.UnaryBody);
             return;
         }
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
         if (firstToken <= TimeSpan.Zero && gap <= TimeSpan.Zero)
         {
-            await response.Body.WriteAsync(_streamBody);
+            await response.Body.WriteAsync(script.StreamBody);
             return;
         }
         var first = true;
         try
         {
-            for (var i = 0; i < _frames.Length; i++)
+            for (var i = 0; i < script.Frames.Length; i++)
             {
-                if (_isContent[i] && (first || gap > TimeSpan.Zero))
+                if (script.IsContent[i] && (first || gap > TimeSpan.Zero))
                 {
                     await response.Body.FlushAsync();
                     await Task.Delay(first ? firstToken : gap, context.RequestAborted);
                     first = false;
                 }
-                await response.Body.WriteAsync(_frames[i], context.RequestAborted);
+                await response.Body.WriteAsync(script.Frames[i], context.RequestAborted);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
