@@ -47,7 +47,7 @@ internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int Gateway
     public int GapConcurrency => 4;
 
     /// <summary>Paced-streams regime (f): streams per step (stepping stops at the first failed step), each step's length, chunks per chat (100 ms apart).</summary>
-    public int[] PacedStreams => Quick ? [500, 2000] : [500, 1000, 2000, 5000, 7500, 10_000];
+    public int[] PacedStreams => Quick ? [1000, 5000] : [500, 1000, 2000, 5000, 7500, 10_000];
     public TimeSpan PacedStepDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
     public int PacedChunks => 20;
 

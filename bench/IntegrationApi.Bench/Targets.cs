@@ -108,7 +108,8 @@ internal sealed class HttpChatTarget : IChatTarget, IFramedTarget, IDisposable
             await foreach (var item in SseParser.Create(body).EnumerateAsync())
             {
                 if (item.Data == "[DONE]") done = true;
-                else if (item.Data.Contains("\"content\":\"", StringComparison.Ordinal) && !item.Data.Contains("\"content\":\"\"", StringComparison.Ordinal)) clock.Frame();
+                else if (item.Data.Contains("\"content\":\"", StringComparison.Ordinal) && !item.Data.Contains("\"content\":\"\"", StringComparison.Ordinal))
+                    clock.Frame(clock.GapsUs is null ? 0 : ChunkStamp.Read(item.Data));
             }
             return done;
         }
@@ -228,7 +229,8 @@ internal sealed class GrpcSequentialTarget(string name, GrpcChatTarget owner) : 
             {
                 var response = _call.ResponseStream.Current;
                 if (response.FinishReason.Length > 0 || !response.Success) return response.Success;
-                if (response.Data is { } data && data.Contents.Any(c => !c.Content_.IsEmpty)) clock.Frame();
+                if (response.Data is { } data && data.Contents.FirstOrDefault(c => !c.Content_.IsEmpty) is { } content)
+                    clock.Frame(clock.GapsUs is null ? 0 : ChunkStamp.Read(content.Content_.Span));
             }
         }
         catch (Exception ex) when (ex is RpcException or IOException or InvalidOperationException or ObjectDisposedException) { }
@@ -262,10 +264,14 @@ internal sealed class FrameClock(bool keepGaps)
     public double MaxGapMs => MaxGapTicks * 1e3 / Stopwatch.Frequency;
     /// <summary>Every gap in µs (regime e); null when only the count and the longest gap matter (regime f, up to 10,000 streams).</summary>
     public List<double>? GapsUs { get; } = keepGaps ? [] : null;
+    /// <summary>Regime e: each stamped chunk's time from the upstream's send to here, µs (<see cref="ChunkStamp"/>).</summary>
+    public List<double>? TransitUs { get; } = keepGaps ? [] : null;
 
-    public void Frame()
+    /// <summary>A content delta arrived now; <paramref name="sentAt"/>: the upstream's stamp in it, 0 if none.</summary>
+    public void Frame(long sentAt = 0)
     {
         var now = Stopwatch.GetTimestamp();
+        if (sentAt > 0) TransitUs?.Add((now - sentAt) * 1e6 / Stopwatch.Frequency);
         if (_last != 0)
         {
             var gap = now - _last;
