@@ -73,7 +73,7 @@ internal static class Headlines
         if (r.ChunkGaps is { } gaps && gaps.Rows.FirstOrDefault(x => x.Target == "integration-api") is { AddedUs: { } added } g)
         {
             var d = gaps.Rows[0].GapsUs;
-            Add("gap-p50", "per-chunk added gap p50 ≤ 5 µs", added.P50, "µs", 5, false, $"gap p50 {Format.Us(g.GapsUs.P50)} µs vs direct {Format.Us(d.P50)} µs ({g.GapsUs.N} gaps, regime e)");
+            Add("gap-p50", "per-chunk added gap p50 ≤ 5 µs", added.P50, "µs", 5, false, $"gap p50 {Format.Us(g.GapsUs.P50)} µs vs direct {Format.Us(d.P50)} µs; {g.GapsUs.N} gaps, regime e");
             Add("gap-p99", "per-chunk added gap p99 ≤ 50 µs", added.P99, "µs", 50, false, $"gap p99 {Format.Us(g.GapsUs.P99)} µs vs direct {Format.Us(d.P99)} µs");
             // The same per-chunk cost timed from the upstream's stamp in each chunk: no target of its own, HAProxy's alongside.
             var floor = gaps.Rows.FirstOrDefault(x => x.Target.StartsWith("haproxy", StringComparison.Ordinal))?.AddedTransitUs;
@@ -135,7 +135,7 @@ internal static class Headlines
             var h = r.SequentialCpu.FirstOrDefault(c => c.Target.StartsWith("haproxy", StringComparison.Ordinal) && c.Mode == mode);
             if (o is null || h is null || h.CpuUsPerChat <= 0) continue;
             Add($"haproxy-cpu-{mode}", $"vs HAProxy (floor), {(mode == "chat" ? "non-streamed" : "streamed")}: our CPU per chat ÷ HAProxy's", o.CpuUsPerChat / h.CpuUsPerChat, "×", null, false,
-                $"ours {o.CpuUsPerChat:0.0} µs, HAProxy {h.CpuUsPerChat:0.0} µs (sequential)");
+                $"ours {o.CpuUsPerChat:0.0} µs, HAProxy {h.CpuUsPerChat:0.0} µs; sequential");
         }
 
         // Older targets, still measured.
