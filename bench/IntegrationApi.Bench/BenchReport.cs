@@ -266,7 +266,15 @@ internal sealed class BenchReport(BenchSettings settings)
                 $"{(s.GatewayCpu == 0 ? "–" : s.GatewayCpu.ToString("P0", CultureInfo.InvariantCulture))} | {s.LoadCpu.ToString("P0", CultureInfo.InvariantCulture)} | {(s.RssKb == 0 ? "–" : (s.RssKb / 1024.0).ToString("0", CultureInfo.InvariantCulture))} | {(s.Passed ? "pass" : "fail: " + s.Why)} |");
         md.AppendLine();
         foreach (var target in f.Steps.Select(s => s.Target).Distinct())
-            md.AppendLine($"- {target}: highest passing step **{f.HighestPassing(target)?.ToString(CultureInfo.InvariantCulture) ?? "none"}** streams (steps offered: {string.Join(", ", f.Offered)}).");
+        {
+            var failed = f.Steps.FirstOrDefault(s => s.Target == target && !s.Passed);
+            // Which side gave out: a core near full is the limit; the direct path at the same N tells whether the load side could drive it at all.
+            var direct = failed is null ? null : f.Steps.FirstOrDefault(s => s.Target != target && s.GatewayCpu == 0 && s.Streams == failed.Streams);
+            var side = failed is null ? "" : failed.GatewayCpu >= 0.9 ? "the gateway core was full" : failed.LoadCpu >= 0.9 ? "the load core was full" : "neither core was full";
+            md.AppendLine($"- {target}: highest passing step **{f.HighestPassing(target)?.ToString(CultureInfo.InvariantCulture) ?? "none"}** streams (steps offered: {string.Join(", ", f.Offered)})" +
+                (failed is null ? "." : $"; at {failed.Streams} {side} (gateway {(failed.GatewayCpu == 0 ? "–" : failed.GatewayCpu.ToString("P0", CultureInfo.InvariantCulture))}, load {failed.LoadCpu.ToString("P0", CultureInfo.InvariantCulture)})" +
+                    (failed.GatewayCpu == 0 ? "." : direct is null ? "; the direct path did not run that step." : $"; the direct path at that step: {(direct.Passed ? "passed" : "failed too")}, load core {direct.LoadCpu.ToString("P0", CultureInfo.InvariantCulture)}.")));
+        }
         foreach (var note in f.Notes) md.AppendLine($"- {note}.");
         md.AppendLine();
         foreach (var p in plots.Where(p => p.Contains("paced", StringComparison.Ordinal))) md.AppendLine($"![{p}]({p})");

@@ -14,6 +14,7 @@ internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int Gateway
         {
             HedgeRuns = int.Parse(Value("--hedge-runs") ?? "3", System.Globalization.CultureInfo.InvariantCulture),
             Repeat = Math.Max(1, int.Parse(Value("--repeat") ?? "1", System.Globalization.CultureInfo.InvariantCulture)),
+            PacedStepsOverride = Value("--paced-steps")?.Split(',').Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray(),
         };
     }
 
@@ -47,7 +48,9 @@ internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int Gateway
     public int GapConcurrency => 4;
 
     /// <summary>Paced-streams regime (f): streams per step (stepping stops at the first failed step), each step's length, chunks per chat (100 ms apart).</summary>
-    public int[] PacedStreams => Quick ? [1000, 5000] : [500, 1000, 2000, 5000, 7500, 10_000];
+    public int[] PacedStreams => PacedStepsOverride ?? (Quick ? [1000, 5000] : [500, 1000, 2000, 5000, 7500, 10_000]);
+    /// <summary><c>--paced-steps 5000,10000</c>: other steps for (f), e.g. to try one high step alone.</summary>
+    public int[]? PacedStepsOverride { get; init; }
     public TimeSpan PacedStepDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
     public int PacedChunks => 20;
 

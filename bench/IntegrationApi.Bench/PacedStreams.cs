@@ -6,6 +6,9 @@ namespace IntegrationApi.Bench;
 internal sealed record PacedStep(string Target, int Streams, long Chats, long FailedChats, long IncompleteChats, long FramesExpected, long FramesReceived,
     double MaxGapMs, double GatewayCpu, double LoadCpu, long RssKb, double Seconds)
 {
+    /// <summary>Streams that saw a gap over the gate's limit, and when (seconds from the step's start) the longest one ended.</summary>
+    public int StreamsOverGap { get; set; }
+    public double WorstGapEndedAtS { get; set; }
     public bool Passed { get; set; }
     /// <summary>Why the step failed the gate (empty when it passed).</summary>
     public string Why { get; set; } = "";
@@ -145,12 +148,17 @@ internal static class PacedStreams
         var received = clocks.Sum(c => c?.Frames ?? 0);
         var maxGap = clocks.Max(c => c?.MaxGapMs ?? 0);
         var step = new PacedStep(name, n, started, Interlocked.Read(ref failed), Interlocked.Read(ref incomplete), started * chunks, received, maxGap, cpu, load, rss, seconds);
+        var limitTicks = MaxGapFactor * Gap.TotalSeconds * Stopwatch.Frequency;
+        step.StreamsOverGap = clocks.Count(c => c is not null && c.MaxGapTicks > limitTicks);
+        if (clocks.Where(c => c is not null).MaxBy(c => c.MaxGapTicks) is { MaxGapEnded: > 0 } worst)
+            step.WorstGapEndedAtS = (worst.MaxGapEnded - start) / (double)Stopwatch.Frequency;
         // Chats still running after the grace period never finished: they count as failed.
         var unfinished = workers.Count(w => !w.IsCompleted);
         var errors = step.FailedChats + unfinished;
         var why = new List<string>();
         if (step.IncompleteChats > 0) why.Add($"{step.IncompleteChats} chats ended without all their frames");
-        if (step.MaxGapMs > MaxGapFactor * Gap.TotalMilliseconds) why.Add($"max gap {step.MaxGapMs:0} ms > {MaxGapFactor * Gap.TotalMilliseconds:0} ms");
+        if (step.MaxGapMs > MaxGapFactor * Gap.TotalMilliseconds)
+            why.Add($"max gap {step.MaxGapMs:0} ms > {MaxGapFactor * Gap.TotalMilliseconds:0} ms ({step.StreamsOverGap} streams over; the longest ended {step.WorstGapEndedAtS:0.0} s into the step, ramp {ramp.TotalSeconds:0.0} s)");
         if (errors > MaxErrorRatio * Math.Max(1, started)) why.Add($"{errors} of {started} chats failed{(unfinished > 0 ? $" ({unfinished} streams still running after the grace period)" : "")}");
         step.Passed = why.Count == 0;
         step.Why = string.Join("; ", why);

@@ -261,6 +261,8 @@ internal sealed class FrameClock(bool keepGaps)
 
     public long Frames { get; private set; }
     public long MaxGapTicks { get; private set; }
+    /// <summary>When the longest gap ended (a <see cref="Stopwatch"/> timestamp).</summary>
+    public long MaxGapEnded { get; private set; }
     public double MaxGapMs => MaxGapTicks * 1e3 / Stopwatch.Frequency;
     /// <summary>Every gap in µs (regime e); null when only the count and the longest gap matter (regime f, up to 10,000 streams).</summary>
     public List<double>? GapsUs { get; } = keepGaps ? [] : null;
@@ -275,7 +277,7 @@ internal sealed class FrameClock(bool keepGaps)
         if (_last != 0)
         {
             var gap = now - _last;
-            if (gap > MaxGapTicks) MaxGapTicks = gap;
+            if (gap > MaxGapTicks) (MaxGapTicks, MaxGapEnded) = (gap, now);
             GapsUs?.Add(gap * 1e6 / Stopwatch.Frequency);
         }
         _last = now;
