@@ -8,6 +8,11 @@ internal sealed record PacedStep(string Target, int Streams, long Chats, long Fa
 {
     /// <summary>Streams that saw a gap over the gate's limit, and when (seconds from the step's start) the longest one ended.</summary>
     public int StreamsOverGap { get; set; }
+    /// <summary>
+    /// Frames delivered per second during the window as a share of what the pacing offers (N streams × chunks per chat
+    /// ÷ a chat's length, first-token wait included): under 100 % the path is late, even where no gap broke the gate.
+    /// </summary>
+    public double PaceKept { get; set; }
     public double WorstGapEndedAtS { get; set; }
     public bool Passed { get; set; }
     /// <summary>Why the step failed the gate (empty when it passed).</summary>
@@ -124,6 +129,8 @@ internal static class PacedStreams
         var cpuStart = process?.CpuSeconds() ?? 0;
         var loadStart = Regimes.SelfCpuSeconds();
         var wallStart = Stopwatch.GetTimestamp();
+        long Delivered() => clocks.Sum(c => c?.Frames ?? 0); // read while the streams write: a count off by a frame or two
+        var framesStart = Delivered();
         long rss = 0;
         while (Stopwatch.GetTimestamp() < deadline)
         {
@@ -133,6 +140,7 @@ internal static class PacedStreams
         var wall = Stopwatch.GetElapsedTime(wallStart).TotalSeconds;
         var cpu = process is null ? 0 : (process.CpuSeconds() - cpuStart) / wall;
         var load = (Regimes.SelfCpuSeconds() - loadStart) / wall;
+        var paceKept = (Delivered() - framesStart) / wall / (n / Gap.TotalSeconds); // a chat: first token after one Gap, then chunks - 1 more
 
         // The last chats finish within one chat's length; a path that is far behind is given up on after 30 s more.
         var chatLength = Gap * (chunks + 1);
@@ -149,6 +157,7 @@ internal static class PacedStreams
         var maxGap = clocks.Max(c => c?.MaxGapMs ?? 0);
         var step = new PacedStep(name, n, started, Interlocked.Read(ref failed), Interlocked.Read(ref incomplete), started * chunks, received, maxGap, cpu, load, rss, seconds);
         var limitTicks = MaxGapFactor * Gap.TotalSeconds * Stopwatch.Frequency;
+        step.PaceKept = paceKept;
         step.StreamsOverGap = clocks.Count(c => c is not null && c.MaxGapTicks > limitTicks);
         if (clocks.Where(c => c is not null).MaxBy(c => c.MaxGapTicks) is { MaxGapEnded: > 0 } worst)
             step.WorstGapEndedAtS = (worst.MaxGapEnded - start) / (double)Stopwatch.Frequency;
@@ -162,7 +171,7 @@ internal static class PacedStreams
         if (errors > MaxErrorRatio * Math.Max(1, started)) why.Add($"{errors} of {started} chats failed{(unfinished > 0 ? $" ({unfinished} streams still running after the grace period)" : "")}");
         step.Passed = why.Count == 0;
         step.Why = string.Join("; ", why);
-        Console.WriteLine($"  {name} x {n}: {started} chats, frames {received}/{step.FramesExpected}, max gap {maxGap:0.0} ms, failed {step.FailedChats}, " +
+        Console.WriteLine($"  {name} x {n}: {started} chats, frames {received}/{step.FramesExpected}, max gap {maxGap:0.0} ms, pace kept {paceKept:P0}, failed {step.FailedChats}, " +
             $"gateway cpu {(process is null ? "-" : cpu.ToString("P0", System.Globalization.CultureInfo.InvariantCulture))}, load core {load:P0}, rss {rss / 1024.0:0} MB: {(step.Passed ? "pass" : "FAIL: " + step.Why)}");
         return step;
     }
