@@ -82,7 +82,8 @@ internal sealed class BenchReport(BenchSettings settings)
         md.AppendLine($"Run `{command}` ({Mode} mode) on {Date}, {Machine}; took {Elapsed.TotalMinutes:0.0} min.");
         md.AppendLine("Every gateway is a separate process pinned with `taskset` to the gateway core; the load generator and the upstream share the other core.");
         md.AppendLine("The upstream is a zero-latency OpenAI Chat Completions server answering from bytes recorded from the tested fake (8 content chunks + usage + `[DONE]`);");
-        md.AppendLine("its direct path, driven by the same load generator, is the baseline every *added* figure subtracts (percentile by percentile).");
+        md.AppendLine("its direct path, driven by the same load generator, is the baseline every *added* figure subtracts (percentile by percentile). Regimes (d), (e) and (f) pace the same upstream (first token and chunks on timers, longer answers in e and f; see their sections).");
+        md.AppendLine("HAProxy, where it ran, is the floor: a plain HTTP/1.1 reverse proxy on the gateway core in front of the same upstream, no translation.");
         md.AppendLine("Latency is measured from when a chat was due, by the caller: *end* = last byte of the answer, *ttft* = first content delta.");
         md.AppendLine();
         md.AppendLine("## Headline");
