@@ -66,8 +66,6 @@ internal static class GatewayBench
             "not run: it is a Python package and this machine's Python index (PyPI) is unreachable (pip: \"No matching distribution found for litellm\"); there is no npm or Debian package"));
         report.Peers.Add(new PeerStatus("Bifrost", false,
             "not run: npm @maximhq/bifrost 1.6.3 is only a launcher that downloads the Go binary from getbifrost.ai at first start (ENOTFOUND here, no internet); building it needs Go >= 1.24 and its modules from proxy.golang.org, and Debian 12 has Go 1.19"));
-        // The floor (regimes a and e only): a plain reverse proxy, not a peer gateway.
-        var floor = settings.Runs('a') || settings.Runs('e') ? await Haproxy.StartAsync(settings, upstream.BaseUrl, report) : null;
 
         using var direct = new HttpChatTarget("upstream (direct)", upstream.BaseUrl + "/chat/completions", ("authorization", "Bearer " + BenchUpstream.Key));
         await using var oursTarget = new GrpcChatTarget("integration-api", ours.Address, ApiKey);
@@ -82,6 +80,9 @@ internal static class GatewayBench
             await ours.Process.InterruptAsync();
             return null;
         }
+        // The floor (regimes a and e only): a plain reverse proxy, not a peer gateway; stopped after (e).
+        var floor = settings.Runs('a') || settings.Runs('e') ? await Haproxy.StartAsync(settings, upstream.BaseUrl, report) : null;
+        await using var floorOnError = floor?.Process; // stopped after (e); this stops it if a regime before that throws
         var sequentialTargets = new List<IChatTarget> { direct, oursSequential, oursHttp };
         if (floor is { } f) sequentialTargets.Add(f.Target);
         sequentialTargets.AddRange(peers.Select(p => (IChatTarget)p.Target));
