@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# One command for every benchmark: bench/run.sh [--quick]
+# One command for every benchmark: bench/run.sh [--quick] [--repeat N] [--only LETTERS]
 #   writes bench/RESULTS.md, bench/results.json and bench/*.png (--quick: bench/quick-RESULTS.md, quick-results.json, quick-*.png)
+#   --repeat N   the gateway comparison N times (N >= 3 for a spread worth reading), fresh processes each time; every run's
+#                figures are kept in bench/results/runs/run-K.json (--quick: runs-quick/), and RESULTS.md's headline gives
+#                each figure's median (min-max over the N runs); the tables below it are the last run's
+#   --only LETTERS  only these regimes (a sequential + HAProxy floor, b open loop, c connection patterns, d many streams,
+#                e per-chunk gaps, f sustained paced streams, h hedging), e.g. --only ef; skips the microbenchmarks
 #   bench/run.sh client-overhead   the client library's multiplexing cost (bench/results/client-overhead.md)
 #   bench/run.sh embedding-overhead [rounds] [perRound]   Embedding (1 and 256 inputs) through the gateway vs direct (bench/results/embedding-overhead.md)
 #   bench/run.sh micro             BenchmarkDotNet microbenchmarks only (bench/results/microbench.md)
@@ -11,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-}"
 quick=""
-[[ "$mode" == "--quick" ]] && quick="--quick"
+[[ " $* " == *" --quick "* ]] && quick="--quick"
 
 dotnet build src/IntegrationApi/IntegrationApi.csproj -c Release -v q -nologo
 dotnet build bench/IntegrationApi.Bench/IntegrationApi.Bench.csproj -c Release -v q -nologo
@@ -51,5 +56,9 @@ else
   echo "warning: node/npm not found; the Portkey peer is skipped" >&2
 fi
 
-micro
-taskset -c "$load_cpu" dotnet "$bench_dll" gateways $quick "${portkey_args[@]}" --gateway-cpu "$gateway_cpu" --load-cpu "$load_cpu"
+# The comparison's own options (--quick, --repeat N, --only LETTERS, --hedge-runs N) pass through as they are.
+[[ " $* " == *" --only "* ]] || micro
+# The gateway core's processes (ours, the peer, HAProxy) and the load side each hold one descriptor per connection:
+# regime (f) holds up to 10,000 streams. Raise the soft limit as far as the hard one allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+taskset -c "$load_cpu" dotnet "$bench_dll" gateways "$@" "${portkey_args[@]}" --gateway-cpu "$gateway_cpu" --load-cpu "$load_cpu"

@@ -10,13 +10,15 @@ internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int Gateway
         return new BenchSettings(quick, Value("--portkey"),
             int.Parse(Value("--gateway-cpu") ?? "0", System.Globalization.CultureInfo.InvariantCulture),
             int.Parse(Value("--load-cpu") ?? "1", System.Globalization.CultureInfo.InvariantCulture),
-            args.Contains("--floor"), Value("--only") ?? "abcdh")
+            args.Contains("--floor"), Value("--only") ?? "abcdefh")
         {
             HedgeRuns = int.Parse(Value("--hedge-runs") ?? "3", System.Globalization.CultureInfo.InvariantCulture),
+            Repeat = Math.Max(1, int.Parse(Value("--repeat") ?? "1", System.Globalization.CultureInfo.InvariantCulture)),
+            PacedStepsOverride = Value("--paced-steps")?.Split(',').Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray(),
         };
     }
 
-    /// <summary>Whether regime <paramref name="letter"/> (a-d, h) runs; <c>--only bd</c> runs two, for quicker iterations; <c>--only h</c> only hedging.</summary>
+    /// <summary>Whether regime <paramref name="letter"/> (a-f, h) runs; <c>--only bd</c> runs two, for quicker iterations; <c>--only h</c> only hedging.</summary>
     public bool Runs(char letter) => Only.Contains(letter, StringComparison.Ordinal);
 
     /// <summary>Sequential regime: interleaved rounds x requests per round, per target and mode.</summary>
@@ -35,6 +37,25 @@ internal sealed record BenchSettings(bool Quick, string? PortkeyDir, int Gateway
     public int IdleStreams => Quick ? 2000 : 10_000;
     public int ActiveStreams => Quick ? 200 : 1000;
     public TimeSpan ActiveDuration => Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Per-chunk regime (e): content chunks per chat (20 ms apart), chats one at a time, then chats
+    /// <see cref="GapConcurrency"/> at a time; per target ~1 s a chat.
+    /// </summary>
+    public int GapChunks => 50;
+    public int GapSequentialChats => Quick ? 2 : 5;
+    public int GapConcurrentChats => Quick ? 8 : 20;
+    public int GapConcurrency => 4;
+
+    /// <summary>Paced-streams regime (f): streams per step (stepping stops at the first failed step), each step's length, chunks per chat (100 ms apart).</summary>
+    public int[] PacedStreams => PacedStepsOverride ?? (Quick ? [1000, 5000] : [500, 1000, 2000, 5000, 7500, 10_000]);
+    /// <summary><c>--paced-steps 5000,10000</c>: other steps for (f), e.g. to try one high step alone.</summary>
+    public int[]? PacedStepsOverride { get; init; }
+    public TimeSpan PacedStepDuration => Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(10);
+    public int PacedChunks => 20;
+
+    /// <summary>How many times the gateway comparison runs (<c>--repeat N</c>); the headline then shows the median and the spread.</summary>
+    public int Repeat { get; init; } = 1;
 
     /// <summary>Hedging regime: runs (each without and with hedging), requests per variant and run, requests in flight.</summary>
     public int HedgeRuns { get; init; } = 3;

@@ -16,18 +16,49 @@ internal static class GatewayBench
 
     public static async Task<int> RunAsync(BenchSettings settings)
     {
+        if (settings.Repeat <= 1)
+        {
+            if (await RunOnceAsync(settings, last: true) is { } single) await single.WriteAsync();
+            return 0;
+        }
+        // --repeat N: the whole comparison N times, each with fresh processes; every run's figures are kept
+        // (bench/results/runs/run-K.json) and the headline gives their median and spread. Hedging (h), which repeats
+        // itself (--hedge-runs), runs in the last run only.
+        var started = Stopwatch.GetTimestamp();
+        var runsDir = Path.Combine(BenchPaths.Bench, "results", settings.Quick ? "runs-quick" : "runs");
+        Directory.CreateDirectory(runsDir);
+        foreach (var old in Directory.GetFiles(runsDir, "run-*.json")) File.Delete(old); // a shorter series never mixes with an older, longer one
+        var reports = new List<BenchReport>();
+        for (var k = 1; k <= settings.Repeat; k++)
+        {
+            Console.WriteLine($"=== run {k} of {settings.Repeat}");
+            var report = await RunOnceAsync(settings, last: k == settings.Repeat);
+            if (report is null) return 0;
+            reports.Add(report);
+            await File.WriteAllTextAsync(Path.Combine(runsDir, $"run-{k}.json"), report.ToJson());
+        }
+        var final = reports[^1];
+        final.Spread = HeadlineSpread.Of(reports.Select(r => r.Headline).ToList());
+        final.Elapsed = Stopwatch.GetElapsedTime(started);
+        await final.WriteAsync();
+        return 0;
+    }
+
+    /// <summary>One run of the comparison; null when it only ran hedging or the floor split (nothing for RESULTS.md).</summary>
+    private static async Task<BenchReport?> RunOnceAsync(BenchSettings settings, bool last)
+    {
         var started = Stopwatch.GetTimestamp();
         var report = new BenchReport(settings);
         await using var upstream = await BenchUpstream.StartAsync(chunks: int.TryParse(Environment.GetEnvironmentVariable("BENCH_CHUNKS"), out var c) ? c : 8);
         Console.WriteLine($"upstream (zero-latency OpenAI, {upstream.ContentChunks} content chunks) at {upstream.BaseUrl}");
 
         await using var ours = await StartOursAsync(settings, upstream.BaseUrl);
-        if (!"abcd".Any(settings.Runs))
+        if (!"abcdef".Any(settings.Runs))
         {
             // Hedging alone (--only h): no peers, no warm-up for the other regimes, bench/RESULTS.md left as it is.
             Console.WriteLine("(h) hedging against a sometimes-slow primary");
             if (settings.Runs('h')) await Hedging.RunAsync(ours, ApiKey, upstream, settings);
-            return 0;
+            return null;
         }
         var peers = new List<(GatewayProcess Process, HttpChatTarget Target)>();
         if (await StartPortkeyAsync(settings, upstream.BaseUrl, report) is { } portkey) peers.Add(portkey);
@@ -47,15 +78,41 @@ internal static class GatewayBench
         {
             await Floor.RunAsync(ours.Address, ApiKey);
             await ours.Process.InterruptAsync();
-            return 0;
+            return null;
         }
+        // The floor (regimes a and e only): a plain reverse proxy, not a peer gateway; stopped after (e).
+        var floor = settings.Runs('a') || settings.Runs('e') ? await Haproxy.StartAsync(settings, upstream.BaseUrl, report) : null;
+        await using var floorOnError = floor?.Process; // stopped after (e); this stops it if a regime before that throws
         var sequentialTargets = new List<IChatTarget> { direct, oursSequential, oursHttp };
+        if (floor is { } f) sequentialTargets.Add(f.Target);
         sequentialTargets.AddRange(peers.Select(p => (IChatTarget)p.Target));
         await Regimes.WarmUpAsync(sequentialTargets, settings.Quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(8));
 
         Console.WriteLine("(a) sequential, interleaved rounds");
-        if (settings.Runs('a')) report.Sequential = await Regimes.SequentialAsync(sequentialTargets, settings.Rounds, settings.PerRound);
-        report.PrintSequential();
+        if (settings.Runs('a'))
+        {
+            report.Sequential = await Regimes.SequentialAsync(sequentialTargets, settings.Rounds, settings.PerRound);
+            report.PrintSequential();
+            // Then each gateway process alone, for its CPU time per chat (HAProxy's is the floor ours is compared with).
+            var cpuTargets = new List<(GatewayProcess, IChatTarget)> { (ours.Process, oursSequential), (ours.Process, oursHttp) };
+            if (floor is { } fl) cpuTargets.Add((fl.Process, fl.Target));
+            cpuTargets.AddRange(peers.Select(p => (p.Process, (IChatTarget)p.Target)));
+            report.SequentialCpu = await Regimes.CpuPerChatAsync(cpuTargets, settings.Quick ? TimeSpan.FromSeconds(0.5) : TimeSpan.FromSeconds(1));
+        }
+
+        Console.WriteLine("(e) per-chunk gaps against a paced upstream (50 chunks, 20 ms apart)");
+        if (settings.Runs('e'))
+        {
+            var gapTargets = new List<(string, Func<IFramedTarget>, Action<IFramedTarget>)>
+            {
+                (direct.Name, () => direct, _ => { }),
+                // Ours: a persistent StreamChat per worker, as a caller holding its stream would use it.
+                (oursTarget.Name, () => new GrpcSequentialTarget(oursTarget.Name, oursTarget), t => ((GrpcSequentialTarget)t).Dispose()),
+            };
+            if (floor is { } fe) gapTargets.Add((fe.Target.Name, () => fe.Target, _ => { }));
+            report.ChunkGaps = await ChunkGaps.RunAsync(upstream, gapTargets, settings);
+        }
+        if (floor is { } done) { report.RecordProcess(done.Process); await done.Process.DisposeAsync(); done.Target.Dispose(); }
 
         var gateways = new List<(GatewayProcess Process, IChatTarget Target)> { (ours.Process, oursTarget) };
         gateways.AddRange(peers.Select(p => (p.Process, (IChatTarget)p.Target)));
@@ -90,13 +147,15 @@ internal static class GatewayBench
         Console.WriteLine("(d) idle streams held open");
         if (settings.Runs('d')) report.Idle = await Regimes.IdleStreamsAsync(ours, oursTarget, ApiKey, settings.IdleStreams);
 
+        Console.WriteLine("(f) sustained paced streams (20 chunks a chat, 100 ms apart), stepping up");
+        if (settings.Runs('f')) report.Paced = await PacedStreams.RunAsync(upstream, ours, ApiKey, settings);
+
         Console.WriteLine("(h) hedging against a sometimes-slow primary");
-        if (settings.Runs('h')) await Hedging.RunAsync(ours, ApiKey, upstream, settings);
+        if (settings.Runs('h') && last) await Hedging.RunAsync(ours, ApiKey, upstream, settings);
         report.RecordProcess(ours.Process);
 
         report.Elapsed = Stopwatch.GetElapsedTime(started);
-        await report.WriteAsync();
-        return 0;
+        return report;
     }
 
     /// <summary>Our service, built in Release, as its own process with the production defaults but for the bench's upstream and key.</summary>
@@ -177,7 +236,7 @@ internal static class GatewayBench
         try { return Directory.GetFiles($"/proc/{pid}/fd").Length; } catch (IOException) { return -1; } catch (UnauthorizedAccessException) { return -1; }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

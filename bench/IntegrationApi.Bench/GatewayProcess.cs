@@ -82,8 +82,13 @@ internal sealed class GatewayProcess : IAsyncDisposable
         try { await _process.WaitForExitAsync(wait.Token); } catch (OperationCanceledException) { }
     }
 
+    private bool _disposed;
+
+    /// <summary>Kills the process if it still runs; a second call does nothing (a run stops HAProxy early and again on the way out).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

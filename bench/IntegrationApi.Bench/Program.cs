@@ -3,8 +3,10 @@ using IntegrationApi.Bench;
 
 // bench/run.sh calls this with one of:
 //   gateways [--quick] [--portkey DIR] [--gateway-cpu N] [--load-cpu N]   the gateway comparison -> bench/RESULTS.md, results.json, *.png
-//            [--only abcdh]  run only the named regimes (h: hedging, bench/results/hedging.md; --only h leaves RESULTS.md alone)
+//            [--only abcdefh]  run only the named regimes (e: per-chunk gaps, f: paced streams, h: hedging, bench/results/hedging.md; --only h leaves RESULTS.md alone)
 //            [--hedge-runs N]  hedging runs (default 3)       [--floor]   split one sequential chat into parts, print, stop
+//            [--repeat N]  the comparison N times: headline = median (min-max), every run in bench/results/runs/run-K.json
+//            [--paced-steps 5000,10000]  other stream counts for regime (f)
 //   client-overhead [rounds] [perRound]                                      the client library's multiplexing cost
 //   embedding-overhead [rounds] [perRound]                                   Embedding through the gateway vs the direct call
 //   profile [streamed|unary] [seconds]                                      a steady load to attach a profiler to (Profile.cs)

@@ -13,6 +13,9 @@ internal sealed record SequentialRow(string Target, string Mode, Dist Total, Dis
     [System.Text.Json.Serialization.JsonIgnore] public double[] TtftSamples { get; init; } = [];
 }
 
+/// <summary>A gateway process's CPU time per chat in the sequential regime: user + system seconds over chats, one target and mode alone.</summary>
+internal sealed record CpuRow(string Target, string Mode, int Chats, double Seconds, double CpuUsPerChat);
+
 internal sealed record RateStep(int Rate, int Sent, int Ok, double Achieved, Dist Ttft, Dist Total, double GatewayCpu, double LoadCpu, Dist StartLateness)
 {
     public double SuccessRatio => Sent == 0 ? 0 : (double)Ok / Sent;
@@ -97,6 +100,34 @@ internal static partial class Regimes
             row.AddedTotal = row.Total.Minus(baseline.Total);
             if (row.Ttft is not null) row.AddedTtft = row.Ttft.Minus(baseline.Ttft!);
         }
+        return rows;
+    }
+
+    /// <summary>
+    /// (a) CPU per chat, one chat in flight: each gateway process gets sequential chats of one mode for
+    /// <paramref name="each"/>, alone (the others are idle), and its user + system time over that span is divided by the
+    /// chats. A span of time rather than a count of chats: /proc reports CPU time in 10 ms ticks, so a second of chats
+    /// keeps that rounding near 1 %. Our figure includes its background work (audit flushes, timers), as in (c).
+    /// </summary>
+    public static async Task<List<CpuRow>> CpuPerChatAsync(IEnumerable<(GatewayProcess Process, IChatTarget Target)> targets, TimeSpan each)
+    {
+        var rows = new List<CpuRow>();
+        foreach (var (process, target) in targets)
+            foreach (var stream in new[] { false, true })
+            {
+                var chats = 0;
+                var cpuStart = process.CpuSeconds();
+                var start = Stopwatch.GetTimestamp();
+                while (Stopwatch.GetElapsedTime(start) < each)
+                {
+                    await target.ChatAsync(stream, Stopwatch.GetTimestamp());
+                    chats++;
+                }
+                var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                var row = new CpuRow(target.Name, stream ? "stream" : "chat", chats, seconds, (process.CpuSeconds() - cpuStart) * 1e6 / Math.Max(1, chats));
+                rows.Add(row);
+                Console.WriteLine($"  {row.Target,-28} {row.Mode,-6} {chats} chats in {seconds:0.0} s: gateway cpu {row.CpuUsPerChat:0.0} us/chat");
+            }
         return rows;
     }
 
@@ -214,7 +245,7 @@ internal static partial class Regimes
     }
 
     /// <summary>CPU seconds of this process: the load generator and the upstream, which share the load core.</summary>
-    private static double SelfCpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+    internal static double SelfCpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     /// <summary>(c) The same chats over four connection patterns, <see cref="BenchSettings.PatternConcurrency"/> at a time.</summary>
     public static async Task<List<PatternRow>> PatternsAsync(OursGateway ours, string apiKey, BenchSettings settings)

@@ -21,7 +21,7 @@ internal interface IChatTarget
 }
 
 /// <summary>OpenAI-style HTTP/SSE: the upstream itself (the baseline) or an HTTP gateway in front of it.</summary>
-internal sealed class HttpChatTarget : IChatTarget, IDisposable
+internal sealed class HttpChatTarget : IChatTarget, IFramedTarget, IDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _url;
@@ -32,10 +32,18 @@ internal sealed class HttpChatTarget : IChatTarget, IDisposable
 
     public string Name { get; }
 
-    public HttpChatTarget(string name, string url, params (string, string)[] headers) : this(name, url, BenchRequests.Model, headers) { }
+    public HttpChatTarget(string name, string url, params (string, string)[] headers) : this(name, url, BenchRequests.Model, 1100, headers) { }
+
+    /// <summary>
+    /// A target with a pool of up to <paramref name="maxConnections"/> keep-alive connections (the paced-streams regime
+    /// holds one per stream, up to 10,000).
+    /// </summary>
+    public HttpChatTarget(string name, string url, int maxConnections, params (string, string)[] headers) : this(name, url, BenchRequests.Model, maxConnections, headers) { }
 
     /// <summary>A target whose <c>model</c> field is <paramref name="model"/> (our OpenAI-compatible surface takes <c>openai/gpt-4o-mini</c>).</summary>
-    public HttpChatTarget(string name, string url, string model, params (string, string)[] headers)
+    public HttpChatTarget(string name, string url, string model, params (string, string)[] headers) : this(name, url, model, 1100, headers) { }
+
+    private HttpChatTarget(string name, string url, string model, int maxConnections, (string, string)[] headers)
     {
         Name = name;
         _streamBody = Encoding.UTF8.GetBytes(BenchRequests.OpenAIBody(true, model));
@@ -44,7 +52,7 @@ internal sealed class HttpChatTarget : IChatTarget, IDisposable
         _headers = headers;
         _http = new HttpClient(new SocketsHttpHandler
         {
-            MaxConnectionsPerServer = 1100, // enough for the 1,000-stream regime; past it requests queue in the client (still timed from when they were due)
+            MaxConnectionsPerServer = maxConnections, // 1,100 by default: enough for the 1,000-stream regime; past it requests queue in the client (still timed from when they were due)
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.None,
             UseProxy = false,
@@ -82,6 +90,33 @@ internal sealed class HttpChatTarget : IChatTarget, IDisposable
         {
             if (Interlocked.Increment(ref _failuresShown) <= 3) Console.Error.WriteLine($"  {Name}: {ex.GetType().Name}: {ex.Message} {ex.InnerException?.Message}");
             return new(false, 0, Elapsed(due));
+        }
+    }
+
+    /// <summary>One streamed chat; every content event is stamped on <paramref name="clock"/> as it is parsed. True when it ended with <c>[DONE]</c>.</summary>
+    public async Task<bool> StreamFramesAsync(FrameClock clock)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, _url) { Content = new ByteArrayContent(_streamBody) };
+        request.Content.Headers.ContentType = new("application/json");
+        foreach (var (name, value) in _headers) request.Headers.TryAddWithoutValidation(name, value);
+        try
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            if (!response.IsSuccessStatusCode) { await response.Content.ReadAsByteArrayAsync(); return false; }
+            await using var body = await response.Content.ReadAsStreamAsync();
+            var done = false;
+            await foreach (var item in SseParser.Create(body).EnumerateAsync())
+            {
+                if (item.Data == "[DONE]") done = true;
+                else if (item.Data.Contains("\"content\":\"", StringComparison.Ordinal) && !item.Data.Contains("\"content\":\"\"", StringComparison.Ordinal))
+                    clock.Frame(clock.GapsUs is null ? 0 : ChunkStamp.Read(item.Data));
+            }
+            return done;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
+        {
+            if (Interlocked.Increment(ref _failuresShown) <= 3) Console.Error.WriteLine($"  {Name}: {ex.GetType().Name}: {ex.Message} {ex.InnerException?.Message}");
+            return false;
         }
     }
 
@@ -159,7 +194,7 @@ internal sealed class GrpcChatTarget : IChatTarget, IAsyncDisposable
 }
 
 /// <summary>The sequential regime's stream target: one persistent <c>StreamChat</c>, untagged requests, one at a time.</summary>
-internal sealed class GrpcSequentialTarget(string name, GrpcChatTarget owner) : IChatTarget, IDisposable
+internal sealed class GrpcSequentialTarget(string name, GrpcChatTarget owner) : IChatTarget, IFramedTarget, IDisposable
 {
     private readonly AsyncDuplexStreamingCall<ChatRequest, ChatResponse> _call = owner.Stub.StreamChat(owner.Headers);
     private readonly ChatRequest _request = BenchRequests.Grpc();
@@ -181,7 +216,76 @@ internal sealed class GrpcSequentialTarget(string name, GrpcChatTarget owner) : 
         return new(false, ttft, HttpChatTarget.Elapsed(due));
     }
 
+    /// <summary>Whether the call itself failed (the gateway or the connection went away): a new one is needed.</summary>
+    public bool Broken { get; private set; }
+
+    /// <summary>One streamed chat on this stream; every delta with content is stamped on <paramref name="clock"/> as it is read.</summary>
+    public async Task<bool> StreamFramesAsync(FrameClock clock)
+    {
+        try
+        {
+            await _call.RequestStream.WriteAsync(_request);
+            while (await _call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                var response = _call.ResponseStream.Current;
+                if (response.FinishReason.Length > 0 || !response.Success) return response.Success;
+                if (response.Data is { } data && data.Contents.FirstOrDefault(c => !c.Content_.IsEmpty) is { } content)
+                    clock.Frame(clock.GapsUs is null ? 0 : ChunkStamp.Read(content.Content_.Span));
+            }
+        }
+        catch (Exception ex) when (ex is RpcException or IOException or InvalidOperationException or ObjectDisposedException) { }
+        Broken = true;
+        return false;
+    }
+
     public void Dispose() => _call.Dispose();
+}
+
+/// <summary>
+/// Where the paced regimes (e, f) ask for streamed chats and watch each content delta arrive: the upstream directly
+/// (HTTP/SSE), a gateway in front of it, or one persistent <c>StreamChat</c> of ours.
+/// </summary>
+internal interface IFramedTarget
+{
+    /// <summary>One streamed chat; stamps every content delta on <paramref name="clock"/>; true when it ended well.</summary>
+    Task<bool> StreamFramesAsync(FrameClock clock);
+}
+
+/// <summary>
+/// The arrival clock of one stream's content deltas as the caller sees them: how many arrived, the longest gap between two
+/// consecutive ones and, when asked, every gap. One per stream, used by one chat at a time (no locks).
+/// </summary>
+internal sealed class FrameClock(bool keepGaps)
+{
+    private long _last;
+
+    public long Frames { get; private set; }
+    public long MaxGapTicks { get; private set; }
+    /// <summary>When the longest gap ended (a <see cref="Stopwatch"/> timestamp).</summary>
+    public long MaxGapEnded { get; private set; }
+    public double MaxGapMs => MaxGapTicks * 1e3 / Stopwatch.Frequency;
+    /// <summary>Every gap in µs (regime e); null when only the count and the longest gap matter (regime f, up to 10,000 streams).</summary>
+    public List<double>? GapsUs { get; } = keepGaps ? [] : null;
+    /// <summary>Regime e: each stamped chunk's time from the upstream's send to here, µs (<see cref="ChunkStamp"/>).</summary>
+    public List<double>? TransitUs { get; } = keepGaps ? [] : null;
+
+    /// <summary>A content delta arrived now; <paramref name="sentAt"/>: the upstream's stamp in it, 0 if none.</summary>
+    public void Frame(long sentAt = 0)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (sentAt > 0) TransitUs?.Add((now - sentAt) * 1e6 / Stopwatch.Frequency);
+        if (_last != 0)
+        {
+            var gap = now - _last;
+            if (gap > MaxGapTicks) (MaxGapTicks, MaxGapEnded) = (gap, now);
+            GapsUs?.Add(gap * 1e6 / Stopwatch.Frequency);
+        }
+        _last = now;
+        Frames++;
+    }
+
+    /// <summary>The next delta starts a new chat: the wait before it is the upstream's time to first token, not a chunk gap.</summary>
+    public void NewChat() => _last = 0;
 }
 
 internal static class Format
