@@ -161,7 +161,8 @@ internal static class GatewayBench
     /// <summary>Our service, built in Release, as its own process with the production defaults but for the bench's upstream and key.</summary>
     internal static async Task<OursGateway> StartOursAsync(BenchSettings settings, string upstream)
     {
-        var dll = Path.Combine(BenchPaths.RepoRoot, "src", "IntegrationApi", "bin", "Release", "net10.0", "IntegrationApi.dll");
+        // BENCH_OURS_DLL: another build of the service (e.g. the commit before a change, for a before/after in one sitting).
+        var dll = Environment.GetEnvironmentVariable("BENCH_OURS_DLL") ?? Path.Combine(BenchPaths.RepoRoot, "src", "IntegrationApi", "bin", "Release", "net10.0", "IntegrationApi.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException("build the service in Release first (bench/run.sh does)", dll);
         var (grpcPort, httpPort, openAIPort) = (FreePort(), FreePort(), FreePort());
         var audit = Path.Combine(BenchPaths.Work, "audit.db");
