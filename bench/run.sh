@@ -29,6 +29,11 @@ if [[ "$mode" == "embedding-overhead" ]]; then
   shift; exec dotnet "$bench_dll" embedding-overhead "$@"
 fi
 
+# Gateways left running by an earlier run that was killed or crashed would share the gateway core with this one.
+for leftover in "$PWD/bench/.work/audit.db" "$PWD/bench/.peers/node_modules" "$PWD/bench/.work/haproxy.cfg"; do
+  if pkill -f -- "$leftover"; then echo "warning: stopped gateway processes left by an earlier run ($leftover)" >&2; fi
+done
+
 cpus=$(nproc)
 gateway_cpu=0
 load_cpu=$(( cpus > 1 ? 1 : 0 ))

@@ -6,7 +6,7 @@ namespace IntegrationApi.Bench;
 /// A steady load for a profiler: the gateway as in <c>gateways</c>, warmed up, then one kind of chat back to back
 /// for a fixed time. Attach the profiler to the printed pid after the "steady" line, e.g.
 /// <c>perf record -F 4999 -g -p PID -- sleep 10</c> (gateway started with BENCH_OURS_ENV=DOTNET_PerfMapEnabled=1).
-/// Run: dotnet IntegrationApi.Bench.dll profile [streamed|unary] [seconds] [--concurrency N] [--gateway-cpu N] (N streams, one chat in flight on each).
+/// Run: dotnet IntegrationApi.Bench.dll profile [streamed|unary] [seconds] [--concurrency N] [--multiplexed] [--gateway-cpu N] (N streams, one chat in flight on each; --multiplexed: N chats in flight on one stream).
 /// </summary>
 internal static class Profile
 {
@@ -18,9 +18,12 @@ internal static class Profile
         await using var upstream = await BenchUpstream.StartAsync(chunks: 8);
         await using var ours = await GatewayBench.StartOursAsync(settings, upstream.BaseUrl);
         var concurrency = Array.IndexOf(args, "--concurrency") is var c and >= 0 ? int.Parse(args[c + 1], System.Globalization.CultureInfo.InvariantCulture) : 1;
+        // --multiplexed: one StreamChat carrying the N loops' chats as tagged requests (regime (c)'s first pattern).
+        var multiplexed = args.Contains("--multiplexed");
+        await using var shared = new GrpcChatTarget("multiplexed", ours.Address, GatewayBench.ApiKey, maxStreams: 1, maxInFlightPerStream: 1024);
         var owner = new GrpcChatTarget("profile", ours.Address, GatewayBench.ApiKey);
         var streams = Enumerable.Range(0, concurrency).Select(_ => new GrpcSequentialTarget("profile", owner)).ToArray();
-        await Regimes.WarmUpAsync([streams[0]], TimeSpan.FromSeconds(8));
+        await Regimes.WarmUpAsync(multiplexed ? [shared] : [streams[0]], TimeSpan.FromSeconds(8));
         Console.WriteLine($"steady: {mode} chats for {seconds} s, gateway pid {ours.Process.Pid}");
         var cpuBefore = ours.Process.CpuSeconds();
         var switchesBefore = ContextSwitches(ours.Process.Pid);
@@ -30,7 +33,9 @@ internal static class Profile
         {
             while (Stopwatch.GetTimestamp() < until)
             {
-                var sample = await (mode == "unary" ? owner.ChatAsync(false, Stopwatch.GetTimestamp()) : stream.ChatAsync(true, Stopwatch.GetTimestamp()));
+                var sample = await (mode == "unary" ? owner.ChatAsync(false, Stopwatch.GetTimestamp())
+                    : multiplexed ? shared.ChatAsync(true, Stopwatch.GetTimestamp())
+                    : stream.ChatAsync(true, Stopwatch.GetTimestamp()));
                 lock (samples) samples.Add(sample.TotalUs);
             }
         }));

@@ -10,7 +10,8 @@ namespace IntegrationApi.Api;
 /// <item>Order: messages leave in the order they were queued; one producer's messages keep their order.</item>
 /// <item>Backpressure: at most <c>capacity</c> messages are queued or being written; past that a producer waits
 /// (a request's upstream reads pause), never drops: a lost delta corrupts the answer.</item>
-/// <item>Batching: while more messages are queued, writes are buffered and the last one flushes them together.</item>
+/// <item>Batching: while more messages are queued, writes are buffered and the last one flushes them together (and
+/// every <see cref="MaxUnflushedWrites"/>th, so that busy producers cannot hold written messages back).</item>
 /// <item>Failure: the first failed write (the client is gone) closes the queue: later messages are dropped, producers
 /// get <see cref="System.Threading.Channels.ChannelClosedException"/>, and <c>onFailure</c> stops the call.</item>
 /// </list>
@@ -19,6 +20,9 @@ internal sealed class ResponseQueue<T> where T : class
 {
     private static readonly WriteOptions Buffered = new(WriteFlags.BufferHint);
 
+    /// <summary>A flush at least every this many messages: while producers keep the queue from emptying, what was written still leaves.</summary>
+    internal const int MaxUnflushedWrites = 32;
+
     private readonly IServerStreamWriter<T> _stream;
     private readonly CancellationToken _callAborted;
     private readonly Action _onFailure;
@@ -26,6 +30,7 @@ internal sealed class ResponseQueue<T> where T : class
     private readonly SemaphoreSlim _space;
     private readonly Queue<T> _queue = new();     // guarded by itself
     private bool _writing;                         // a producer is writing the queue out (guarded by _queue)
+    private int _unflushed;                        // messages written since the last flush (only the writer touches it)
     private Exception? _failure;
     private TaskCompletionSource? _drained;        // set by CompleteAsync while a producer is still writing
 
@@ -93,8 +98,11 @@ internal sealed class ResponseQueue<T> where T : class
             {
                 if (Volatile.Read(ref _failure) is null)
                 {
-                    // Flush only when nothing else is queued: bursts go out in one write, a lone delta at once.
-                    _stream.WriteOptions = more ? Buffered : null;
+                    // Flush when nothing else is queued (bursts go out in one write, a lone delta at once), and at
+                    // least every MaxUnflushedWrites messages.
+                    var flush = !more || ++_unflushed >= MaxUnflushedWrites;
+                    if (flush) _unflushed = 0;
+                    _stream.WriteOptions = flush ? null : Buffered;
                     await _stream.WriteAsync(message, _callAborted).ConfigureAwait(false);
                     _onSent();
                 }
