@@ -70,14 +70,18 @@ public sealed class StreamChatLifecycleTests
         await stream.SendAsync(NewChat("openai", "stuck", "s"));
         await stream.WaitForAsync(r => r.ClientRequestId == "s");
         var stopping = gateway.App.StopAsync();
+        // The drain has begun (and its deadline is set, 20 s of the service's clock away) once a new request is refused as draining.
+        await stream.SendAsync(NewChat("openai", "late", "probe"));
+        Assert.Equal(503, (await stream.WaitForAsync(r => r.ClientRequestId == "probe" && ChatStream.IsTerminal(r))).Code);
         var reading = stream.WaitForAsync(r => r.ClientRequestId == "s" && ChatStream.IsTerminal(r));
-        // The drain deadline runs on the service's clock from when the drain began: step it until the deadline passes.
-        while (!reading.IsCompleted)
+        // Step the clock past the deadline, a second at a time, and no further than 23 s: the host's own shutdown timeout
+        // (drain + 5 s) must not be stepped past while the terminal is on its way (that closed the connection under load).
+        for (var stepped = 0; stepped < 23 && !reading.IsCompleted; stepped++)
         {
-            clock.Advance(TimeSpan.FromSeconds(20));
+            clock.Advance(TimeSpan.FromSeconds(1));
             await Task.WhenAny(reading, Task.Delay(5));
         }
-        var terminal = await reading;
+        var terminal = await reading.DefaultTimeout();
         Assert.Equal(503, terminal.Code);
         Assert.Equal(StatusCode.OK, (await stream.ReadToEndAsync()).StatusCode);
         await gateway.OpenAI.Requests[0].Aborted.DefaultTimeout();
