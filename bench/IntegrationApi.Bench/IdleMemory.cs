@@ -25,14 +25,14 @@ internal static partial class IdleMemory
         var request = BenchRequests.Grpc();
 
         // Warm-up: streams opened, used and closed, as the regimes before (d) leave the process.
-        var warm = await OpenAsync(stub, headers, request, Math.Min(count, 2000));
+        var (warm, _) = await OpenAsync(stub, headers, request, Math.Min(count, 2000));
         await CloseAsync(warm);
         await Task.Delay(2000);
 
         var before = gcdump ? await DumpAsync(ours.Process.Pid, "before") : null;
         var rssBefore = ours.Process.RssKb();
         var start = Stopwatch.GetTimestamp();
-        var calls = await OpenAsync(stub, headers, request, count);
+        var (calls, _) = await OpenAsync(stub, headers, request, count);
         var openSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         await Task.Delay(2000); // as regime (d): let gen0 settle before reading the memory
         var rssAfter = ours.Process.RssKb();
@@ -55,7 +55,8 @@ internal static partial class IdleMemory
         return 0;
     }
 
-    private static async Task<AsyncDuplexStreamingCall<ChatRequest, ChatResponse>[]> OpenAsync(LlmService.LlmServiceClient stub, Metadata headers, ChatRequest request, int count)
+    /// <summary>Opens <paramref name="count"/> StreamChat calls, 64 at a time, each used for one chat and left open (also regime (d)'s idle streams).</summary>
+    internal static async Task<(AsyncDuplexStreamingCall<ChatRequest, ChatResponse>[] Calls, int Failures)> OpenAsync(LlmService.LlmServiceClient stub, Metadata headers, ChatRequest request, int count)
     {
         var calls = new AsyncDuplexStreamingCall<ChatRequest, ChatResponse>[count];
         var failures = 0;
@@ -74,7 +75,7 @@ internal static partial class IdleMemory
             }
         }));
         if (failures > 0) Console.WriteLine($"  {failures} chats failed");
-        return calls;
+        return (calls, failures);
     }
 
     private static async Task CloseAsync(AsyncDuplexStreamingCall<ChatRequest, ChatResponse>[] calls)

@@ -333,23 +333,8 @@ internal static partial class Regimes
         using var channel = GrpcChatTarget.CreateChannel(ours.Address);
         var stub = new LlmService.LlmServiceClient(channel);
         var request = BenchRequests.Grpc();
-        var calls = new AsyncDuplexStreamingCall<ChatRequest, ChatResponse>[count];
-        var failures = 0;
-        var next = -1;
         var start = Stopwatch.GetTimestamp();
-        await Task.WhenAll(Enumerable.Range(0, 64).Select(async _ =>
-        {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < count)
-            {
-                var call = calls[i] = stub.StreamChat(headers);
-                await call.RequestStream.WriteAsync(request);
-                var ok = false;
-                while (await call.ResponseStream.MoveNext(CancellationToken.None))
-                    if (call.ResponseStream.Current.FinishReason.Length > 0 || !call.ResponseStream.Current.Success) { ok = call.ResponseStream.Current.Success; break; }
-                if (!ok) Interlocked.Increment(ref failures);
-            }
-        }));
+        var (calls, failures) = await IdleMemory.OpenAsync(stub, headers, request, count);
         var openSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         await Task.Delay(2000); // let the gateway's allocations settle (gen0 collections) before reading its memory
         var rssAfter = ours.Process.RssKb();
