@@ -110,7 +110,7 @@ internal abstract partial class CallRpc<TRequest, TResponse, TResult>(CallRpcSer
         try { prepared = Prepare(request, Route(request, serviceProvider)); }
         catch (ChatRequestException ex) { return (Failure(requestId, ChatErrors.From(ex), null), null, ""); }
         var model = prepared.Plan.Model;
-        using var lease = await services.Limiter.AcquireAsync(principal, context.CancellationToken).ConfigureAwait(false);
+        await using var lease = await services.Limiter.AcquireAsync(principal, context.CancellationToken).ConfigureAwait(false);
         if (lease.Refusal is { } refused)
             return (Failure(requestId, refused, null), null, model);
         var outcome = await services.Engine.RunAsync(prepared.Plan, requestId, context.CancellationToken).ConfigureAwait(false);

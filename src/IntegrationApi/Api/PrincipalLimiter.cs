@@ -18,7 +18,7 @@ public interface IPrincipalLimiter
 }
 
 /// <summary>The answer of <see cref="IPrincipalLimiter.AcquireAsync"/>: a held lease, or why there is none.</summary>
-public readonly struct PrincipalLease(IDisposable? lease, ChatError? refusal) : IDisposable
+public readonly struct PrincipalLease(IDisposable? lease, ChatError? refusal) : IDisposable, IAsyncDisposable
 {
     /// <summary>Why the request may not run; null when the lease is held.</summary>
     public ChatError? Refusal { get; } = refusal;
@@ -26,6 +26,14 @@ public readonly struct PrincipalLease(IDisposable? lease, ChatError? refusal) : 
     public static PrincipalLease Refused(ChatError why) => new(null, why);
 
     public void Dispose() => lease?.Dispose();
+
+    /// <summary>Releases the lease and, for a shared store, waits until the store has it back (so a request whose answer the caller has seen no longer counts).</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (lease is IAsyncDisposable shared) return shared.DisposeAsync();
+        lease?.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }
 
 /// <summary>The limits of one instance: every principal's requests on this process only.</summary>

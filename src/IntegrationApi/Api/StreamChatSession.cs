@@ -332,7 +332,7 @@ internal sealed partial class StreamChatSession
                 finally { if (countedAsWaiting) LeaveWaitingPlace(); }
                 holdsSlot = true;
             }
-            using var lease = await _principalLimiter.AcquireAsync(_principal, active.Token).ConfigureAwait(false);
+            await using var lease = await _principalLimiter.AcquireAsync(_principal, active.Token).ConfigureAwait(false);
             if (lease.Refusal is { } refused)
                 terminal = ProtoMapping.Failure(active.RequestId, active.ClientRequestId, refused);
             else if (_pricer?.OverBudget(_principal) is { } overBudget)

@@ -65,7 +65,7 @@ internal sealed partial class UnaryChat(
         try { prepared = routing.Prepare(request, serviceProvider); }
         catch (ChatRequestException ex) { return (ProtoMapping.Failure(requestId, request.ClientRequestId, ChatErrors.From(ex)), null); }
         GatewayTracing.Routed(span, prepared.Targets);
-        using var lease = await principalLimiter.AcquireAsync(principal, context.CancellationToken).ConfigureAwait(false);
+        await using var lease = await principalLimiter.AcquireAsync(principal, context.CancellationToken).ConfigureAwait(false);
         if (lease.Refusal is { } refused) return (ProtoMapping.Failure(requestId, request.ClientRequestId, refused), null);
         if (pricer?.OverBudget(principal) is { } overBudget) return (ProtoMapping.Failure(requestId, request.ClientRequestId, overBudget), null);
         var outcome = await engine.RunAsync(prepared.Targets, prepared.HedgeAfter, requestId, IgnoreText, context.CancellationToken).ConfigureAwait(false);

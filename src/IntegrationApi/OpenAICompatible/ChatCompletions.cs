@@ -68,7 +68,7 @@ internal sealed partial class ChatCompletions(
                 return;
             }
             GatewayTracing.Routed(span, prepared.Targets);
-            using var lease = await principalLimiter.AcquireAsync(principal, context.RequestAborted).ConfigureAwait(false);
+            await using var lease = await principalLimiter.AcquireAsync(principal, context.RequestAborted).ConfigureAwait(false);
             if (lease.Refusal is { } refused)
             {
                 await RefuseAsync(refused).ConfigureAwait(false);

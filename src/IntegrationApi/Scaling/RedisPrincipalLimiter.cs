@@ -127,6 +127,17 @@ internal sealed partial class RedisPrincipalLimiter : IPrincipalLimiter, IDispos
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException) { /* it expires by itself within the TTL */ }
     }
 
+    /// <summary>
+    /// Gives the slot back and waits (at most <c>Redis:OperationTimeout</c>) until Redis has it: a caller that sees a
+    /// request's answer may start the next one at once, possibly through another instance, and must find the slot free.
+    /// </summary>
+    private async ValueTask ReleaseAsync(string leaseId, RedisKey running)
+    {
+        if (!_held.TryRemove(leaseId, out _)) return;
+        try { await _redis.Database.SortedSetRemoveAsync(running, leaseId).WaitAsync(_redis.Options.OperationTimeout).ConfigureAwait(false); }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException or TimeoutException) { /* it expires by itself within the TTL */ }
+    }
+
     private async Task RenewLoopAsync(TimeProvider time)
     {
         using var timer = new PeriodicTimer(_redis.Options.LeaseTtl / 3, time);
@@ -152,9 +163,10 @@ internal sealed partial class RedisPrincipalLimiter : IPrincipalLimiter, IDispos
         _local.Dispose();
     }
 
-    private sealed class Lease(RedisPrincipalLimiter owner, string id, RedisKey running) : IDisposable
+    private sealed class Lease(RedisPrincipalLimiter owner, string id, RedisKey running) : IDisposable, IAsyncDisposable
     {
         public void Dispose() => owner.Release(id, running);
+        public ValueTask DisposeAsync() => owner.ReleaseAsync(id, running);
     }
 
     private static partial class Log
