@@ -1,4 +1,3 @@
-using System.Text.Json;
 using IntegrationApi.Providers.Sse;
 
 namespace IntegrationApi.Providers.OpenAICompatible;
@@ -12,12 +11,8 @@ internal static class OpenAIChatStream
     /// </summary>
     public static SseDialect<OpenAIChunk, SseContext> Dialect { get; } = new()
     {
-        Parse = static (eventType, data) =>
-            data.SequenceEqual("[DONE]"u8) ? new(eventType, null, true)
-            : data.IsEmpty ? new(eventType, null, false)
-            // The common text chunk without its object graph; the rest deserialized (OpenAIChunkReader).
-            : OpenAIChunkReader.TryReadText(data, out var text) ? new(eventType, text is null ? OpenAIChunkReader.Nothing : new OpenAIChunk { Text = text }, false)
-            : new(eventType, JsonSerializer.Deserialize(data, OpenAIJsonContext.Default.OpenAIChunk), false),
+        // The common text chunk without its object graph; the rest deserialized (OpenAIChunkReader).
+        Parse = SseEvents.Json(OpenAIJsonContext.Default.OpenAIChunk, "[DONE]", OpenAIChunkReader.TryRead),
         Translate = static (stream, _, chunk, updates) =>
         {
             OpenAIChatWire.FromChunk(chunk, stream.Provider, updates);

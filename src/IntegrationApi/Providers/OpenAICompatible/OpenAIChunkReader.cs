@@ -15,6 +15,10 @@ internal static class OpenAIChunkReader
     /// <summary>A chunk that carries nothing the translation reads (e.g. the first, role-only delta).</summary>
     public static OpenAIChunk Nothing { get; } = new();
 
+    /// <summary>The chunk when <paramref name="json"/> is a plain text chunk (only its text set); null when the deserializer must read it.</summary>
+    public static OpenAIChunk? TryRead(ReadOnlySpan<byte> json) =>
+        !TryReadText(json, out var text) ? null : text is null ? Nothing : new OpenAIChunk { Text = text };
+
     /// <summary>
     /// True when <paramref name="json"/> is a plain text chunk: then <paramref name="text"/> is its content (null when
     /// it has none). False when the full deserializer must read it.

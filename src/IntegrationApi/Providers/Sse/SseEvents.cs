@@ -9,6 +9,12 @@ namespace IntegrationApi.Providers.Sse;
 /// <summary>One SSE event: its type, its data decoded (null when empty JSON) and whether it was the done marker.</summary>
 internal readonly record struct SseEvent<T>(string EventType, T? Data, bool IsDone) where T : class;
 
+/// <summary>
+/// A dialect's reading of its commonest event without the deserializer (e.g. <see cref="OpenAICompatible.OpenAIChunkReader"/>);
+/// null when the event is not that shape and must be deserialized.
+/// </summary>
+internal delegate T? SseFastRead<T>(ReadOnlySpan<byte> data) where T : class;
+
 /// <summary>Thin helpers over <see cref="SseParser"/>: each event's data is decoded straight from its bytes.</summary>
 internal static class SseEvents
 {
@@ -20,14 +26,14 @@ internal static class SseEvents
     /// <paramref name="doneMarker"/> (e.g. <c>[DONE]</c>) comes back with <see cref="SseEvent{T}.IsDone"/> set.
     /// Malformed JSON surfaces as <see cref="JsonException"/>.
     /// </summary>
-    public static SseItemParser<SseEvent<T>> Json<T>(JsonTypeInfo<T> typeInfo, string? doneMarker = null) where T : class
+    public static SseItemParser<SseEvent<T>> Json<T>(JsonTypeInfo<T> typeInfo, string? doneMarker = null, SseFastRead<T>? fastRead = null) where T : class
     {
         var done = doneMarker is null ? null : Encoding.UTF8.GetBytes(doneMarker);
         return (eventType, data) =>
         {
             if (done is not null && data.SequenceEqual(done)) return new SseEvent<T>(eventType, null, true);
             if (data.IsEmpty) return new SseEvent<T>(eventType, null, false);
-            return new SseEvent<T>(eventType, JsonSerializer.Deserialize(data, typeInfo), false);
+            return new SseEvent<T>(eventType, fastRead?.Invoke(data) ?? JsonSerializer.Deserialize(data, typeInfo), false);
         };
     }
 
